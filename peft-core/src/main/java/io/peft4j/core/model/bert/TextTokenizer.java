@@ -1,0 +1,77 @@
+package io.peft4j.core.model.bert;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+import io.peft4j.core.Compute;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Hugging Face {@code tokenizer.json} (through DJL's tokenizers) that turns sentences into the
+ * model inputs {@code input_ids}, {@code attention_mask}, {@code token_type_ids}, padded to the
+ * longest sentence of the batch and truncated to {@code maxLength} tokens.
+ */
+public final class TextTokenizer implements AutoCloseable {
+    private final HuggingFaceTokenizer tokenizer;
+    private final int maxLength;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer, int maxLength) {
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+    }
+
+    public static TextTokenizer fromJson(InputStream tokenizerJson, int maxLength) throws IOException {
+        Compute.ensureOffline();
+        Map<String, String> options = Map.of(
+                "padding", "longest",
+                "truncation", "true",
+                "maxLength", Integer.toString(maxLength),
+                "addSpecialTokens", "true");
+        return new TextTokenizer(HuggingFaceTokenizer.newInstance(tokenizerJson, options), maxLength);
+    }
+
+    public static TextTokenizer fromJson(Path tokenizerJson, int maxLength) throws IOException {
+        try (InputStream in = Files.newInputStream(tokenizerJson)) {
+            return fromJson(in, maxLength);
+        }
+    }
+
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** Encodes a batch: {@code input_ids}, {@code attention_mask}, {@code token_type_ids}, each {@code [B, T]} int64. */
+    public NDList encode(NDManager manager, List<String> sentences) {
+        Encoding[] enc = tokenizer.batchEncode(sentences);
+        int b = enc.length;
+        int t = enc[0].getIds().length;
+        long[] ids = new long[b * t];
+        long[] mask = new long[b * t];
+        long[] types = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(enc[i].getIds(), 0, ids, i * t, t);
+            System.arraycopy(enc[i].getAttentionMask(), 0, mask, i * t, t);
+            System.arraycopy(enc[i].getTypeIds(), 0, types, i * t, t);
+        }
+        Shape shape = new Shape(b, t);
+        NDArray idArr = manager.create(ids, shape);
+        NDArray maskArr = manager.create(mask, shape);
+        NDArray typeArr = manager.create(types, shape);
+        return new NDList(idArr, maskArr, typeArr);
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

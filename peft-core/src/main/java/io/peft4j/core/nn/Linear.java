@@ -1,0 +1,75 @@
+package io.peft4j.core.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.PairList;
+
+/** {@code y = x W^T + b}, with {@code weight} stored {@code [out, in]} as in PyTorch and transformers. */
+public class Linear extends Module {
+    private final long inFeatures;
+    private final long outFeatures;
+    private final boolean hasBias;
+
+    public Linear(long inFeatures, long outFeatures, boolean bias) {
+        this(inFeatures, outFeatures, bias, new NormalInitializer(0.02f));
+    }
+
+    /** With an explicit weight initializer for freshly created layers (loaded layers ignore it). */
+    public Linear(long inFeatures, long outFeatures, boolean bias, Initializer weightInit) {
+        this.inFeatures = inFeatures;
+        this.outFeatures = outFeatures;
+        this.hasBias = bias;
+        registerParameter("weight", Parameter.Type.WEIGHT, new Shape(outFeatures, inFeatures), weightInit);
+        if (bias) {
+            registerParameter("bias", Parameter.Type.BIAS, new Shape(outFeatures), Initializer.ZEROS);
+        }
+    }
+
+    @Override
+    public ModuleKind kind() {
+        return ModuleKind.LINEAR;
+    }
+
+    public long inFeatures() {
+        return inFeatures;
+    }
+
+    public long outFeatures() {
+        return outFeatures;
+    }
+
+    public boolean hasBias() {
+        return hasBias;
+    }
+
+    public NDArray weight() {
+        return param("weight");
+    }
+
+    /** The bias, or null when the layer has none. */
+    public NDArray bias() {
+        return hasBias ? param("bias") : null;
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray x = inputs.singletonOrThrow();
+        return ai.djl.nn.core.Linear.linear(x, weight(), bias());
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape in = inputShapes[0];
+        return new Shape[] {in.slice(0, in.dimension() - 1).add(outFeatures)};
+    }
+
+    @Override
+    public String toString() {
+        return "Linear(in=" + inFeatures + ", out=" + outFeatures + ", bias=" + hasBias + ")";
+    }
+}
