@@ -5,6 +5,7 @@ import ai.djl.training.ParameterStore;
 
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleTree;
+import io.peft4j.core.strategy.PeftConfig;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -17,7 +18,7 @@ import java.util.Map;
 public class PeftModel extends ModuleTree {
     private final String baseModelName;
     private final String architecture;
-    private final Map<String, Object> adapters = new LinkedHashMap<>();
+    private final Map<String, PeftConfig> adapters = new LinkedHashMap<>();
 
     public PeftModel(Module root, ai.djl.ndarray.NDManager manager, String baseModelName, String architecture) {
         super(root, manager);
@@ -42,7 +43,7 @@ public class PeftModel extends ModuleTree {
     }
 
     /** Records the config of an adapter applied under a name (strategies call this). */
-    public void registerAdapter(String name, Object config) {
+    public void registerAdapter(String name, PeftConfig config) {
         adapters.put(name, config);
     }
 
@@ -51,7 +52,7 @@ public class PeftModel extends ModuleTree {
     }
 
     /** The configs of the applied adapters by name, in application order. */
-    public Map<String, Object> adapters() {
+    public Map<String, PeftConfig> adapters() {
         return Collections.unmodifiableMap(adapters);
     }
 }

@@ -135,6 +135,33 @@ public abstract class Module extends AbstractBlock {
         }
     }
 
+    /**
+     * Initialized when every parameter of the subtree has an array. Parameters carry their shapes
+     * from construction, so unlike DJL's default no input shapes need to have been seen.
+     */
+    @Override
+    public boolean isInitialized() {
+        for (Parameter p : parameters.values()) {
+            if (!p.isInitialized()) {
+                return false;
+            }
+        }
+        for (Module m : modules.values()) {
+            if (!m.isInitialized()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** DJL's initialization path: parameter shapes are already known, so children just fill what is missing. */
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, ai.djl.ndarray.types.Shape... inputShapes) {
+        for (Module m : modules.values()) {
+            m.initializeMissing(manager);
+        }
+    }
+
     /** DJL's view of the children; built from the named map so DJL tools see the same tree. */
     @Override
     public BlockList getChildren() {

@@ -1,0 +1,85 @@
+package io.peft4j.core.strategy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.peft4j.core.PeftModel;
+import io.peft4j.core.io.AtomicFiles;
+import io.peft4j.core.io.SafeTensors;
+import io.peft4j.core.io.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Saves and loads adapters in HF PEFT's directory layout: {@code adapter_config.json} (the config,
+ * with {@code peft_type} and {@code base_model_name_or_path}) and {@code adapter_model.safetensors}.
+ * Loading finds the strategy from the config alone.
+ */
+public final class AdapterFiles {
+    public static final String CONFIG_FILE = "adapter_config.json";
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private AdapterFiles() {}
+
+    /** Writes the adapter's config and tensors; each file is replaced atomically. */
+    public static <C extends PeftConfig> void save(PeftModel model, PeftStrategy<C> strategy, C config,
+            String adapterName, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        ObjectNode json = config.toJson();
+        json.put("peft_type", config.peftType());
+        if (!json.hasNonNull("base_model_name_or_path")) {
+            json.put("base_model_name_or_path", model.baseModelName());
+        }
+        Map<String, Tensor> state = strategy.state(model, config, adapterName);
+        SafeTensors.write(dir.resolve(WEIGHTS_FILE), state, Map.of("format", "pt"));
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+    }
+
+    /** Reads {@code adapter_config.json} and returns its strategy's parsed config. */
+    public static PeftConfig readConfig(Path dir) throws IOException {
+        JsonNode json = readConfigJson(dir);
+        return Strategies.forType(json.get("peft_type").asText()).parseConfig(json);
+    }
+
+    private static JsonNode readConfigJson(Path dir) throws IOException {
+        Path file = dir.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(dir + ": no " + CONFIG_FILE);
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        }
+        if (json == null || !json.isObject() || !json.hasNonNull("peft_type")) {
+            throw new IOException(file + ": expected a JSON object with 'peft_type'");
+        }
+        return json;
+    }
+
+    /**
+     * Loads an adapter directory onto a base model under {@code adapterName}, through the strategy
+     * its {@code peft_type} names. On any error the model is left as it was.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static PeftConfig load(PeftModel model, Path dir, String adapterName) throws IOException {
+        JsonNode json = readConfigJson(dir);
+        PeftStrategy strategy = Strategies.forType(json.get("peft_type").asText());
+        PeftConfig config = strategy.parseConfig(json);
+        Path weights = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            throw new IOException(dir + ": no " + WEIGHTS_FILE);
+        }
+        Map<String, Tensor> tensors = SafeTensors.read(weights).tensors();
+        strategy.load(model, config, tensors, adapterName);
+        return config;
+    }
+}
