@@ -77,15 +77,12 @@ public final class Tensor {
 
     /** Creates an NDArray owned by the given manager, copying the bytes. */
     public NDArray toNDArray(NDManager manager) {
-        // Engines read direct buffers only; heap and mapped buffers are copied into one.
-        ByteBuffer direct = data();
-        if (!direct.isDirect()) {
-            ByteBuffer copy = ByteBuffer.allocateDirect(direct.remaining()).order(ByteOrder.nativeOrder());
-            copy.put(direct);
-            copy.flip();
-            direct = copy;
-        }
-        return manager.create(direct, new Shape(shape), dtype.toDataType());
+        // Always copy: libtorch wraps a direct buffer without copying, and ours may be a read-only
+        // memory map of a file, which an in-place update (an optimizer step) would write into.
+        ByteBuffer copy = ByteBuffer.allocateDirect(data.remaining()).order(ByteOrder.nativeOrder());
+        copy.put(data());
+        copy.flip();
+        return manager.create(copy, new Shape(shape), dtype.toDataType());
     }
 
     /** Values as floats, for F32 tensors only. */

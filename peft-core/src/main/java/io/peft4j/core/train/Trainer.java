@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 import ai.djl.training.util.ProgressBar;
 
 import io.peft4j.core.Compute;
@@ -39,6 +40,8 @@ import java.util.function.LongConsumer;
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    private static final SoftmaxCrossEntropyLoss CROSS_ENTROPY = new SoftmaxCrossEntropyLoss();
 
     private final PeftModel model;
     private final TrainingConfig config;
@@ -193,9 +196,8 @@ public final class Trainer {
 
     /** Mean cross-entropy of logits {@code [B, C]} against integer labels {@code [B]}. */
     static NDArray crossEntropy(NDArray logits, NDArray labels) {
-        int classes = (int) logits.getShape().get(1);
-        NDArray logp = logits.logSoftmax(-1);
-        return logp.mul(labels.oneHot(classes)).sum(new int[] {1}).neg().mean();
+        // DJL's loss picks the label's log-probability; a one-hot product would turn -inf * 0 into NaN.
+        return CROSS_ENTROPY.evaluate(new NDList(labels), new NDList(logits));
     }
 
     /** Accuracy of argmax predictions, in inference mode (no dropout, no gradients). */
