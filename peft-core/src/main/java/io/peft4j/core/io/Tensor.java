@@ -82,7 +82,10 @@ public final class Tensor {
         ByteBuffer copy = ByteBuffer.allocateDirect(data.remaining()).order(ByteOrder.nativeOrder());
         copy.put(data());
         copy.flip();
-        return manager.create(copy, new Shape(shape), dtype.toDataType());
+        try (NDArray view = manager.create(copy, new Shape(shape), dtype.toDataType())) {
+            // libtorch-owned storage: its lifetime no longer hangs on a Java buffer and the GC.
+            return view.duplicate();
+        }
     }
 
     /** Values as floats, for F32 tensors only. */

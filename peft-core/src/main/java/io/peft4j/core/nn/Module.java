@@ -123,6 +123,16 @@ public abstract class Module extends AbstractBlock {
         return m.forward(ps, new ai.djl.ndarray.NDList(x), training).singletonOrThrow();
     }
 
+    /**
+     * A scalar owned by {@code like}'s manager, for arithmetic inside a differentiable forward.
+     * DJL's {@code mul(Number)} and {@code div(Number)} wrap the number in a Java-backed tensor and free
+     * it at once, yet autograd keeps that tensor for the backward pass: after a GC the gradient reads
+     * freed memory (NaN gradients at random steps). A scalar that lives as long as the step avoids it.
+     */
+    public static NDArray scalar(NDArray like, float value) {
+        return like.getManager().create(value).toType(like.getDataType(), false);
+    }
+
     /** Gives every parameter of this subtree that has no array yet one from its initializer. */
     public final void initializeMissing(NDManager manager) {
         for (Parameter p : parameters.values()) {

@@ -9,6 +9,7 @@ import ai.djl.training.util.ProgressBar;
 
 import io.peft4j.core.Compute;
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
 import io.peft4j.core.nn.NamedParameter;
 
@@ -158,7 +159,7 @@ public final class Trainer {
                     }
                     lossSum += value * idx.length;
                     // Weighted so the accumulated gradient is that of the mean over the whole group.
-                    gc.backward(loss.mul((float) idx.length / groupSize));
+                    gc.backward(loss.mul(Module.scalar(loss, (float) idx.length / groupSize)));
                 }
             }
             Map<NamedParameter, NDArray> grads = new LinkedHashMap<>();

@@ -37,7 +37,7 @@ public class BertSelfAttention extends Module {
         NDArray q = splitHeads(call(child("query"), ps, x, training), b, t);
         NDArray k = splitHeads(call(child("key"), ps, x, training), b, t);
         NDArray v = splitHeads(call(child("value"), ps, x, training), b, t);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(headDim)).add(maskBias);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(scalar(q, (float) Math.sqrt(headDim))).add(maskBias);
         NDArray probs = Dropout.dropout(scores.softmax(-1), dropout, training).singletonOrThrow();
         NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
         return new NDList(context);
