@@ -75,15 +75,12 @@ public final class Tensor {
         return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** Creates an NDArray owned by the given manager, copying the bytes. */
+    /** Creates an NDArray owned by the given manager, copying the bytes into libtorch-owned storage. */
     public NDArray toNDArray(NDManager manager) {
-        // Always copy: libtorch wraps a direct buffer without copying, and ours may be a read-only
-        // memory map of a file, which an in-place update (an optimizer step) would write into.
-        ByteBuffer copy = ByteBuffer.allocateDirect(data.remaining()).order(ByteOrder.nativeOrder());
-        copy.put(data());
-        copy.flip();
-        try (NDArray view = manager.create(copy, new Shape(shape), dtype.toDataType())) {
-            // libtorch-owned storage: its lifetime no longer hangs on a Java buffer and the GC.
+        // libtorch wraps a direct buffer without copying, and ours may be a read-only memory map that
+        // an in-place update (an optimizer step) would write into; the clone owns its memory, so its
+        // lifetime no longer hangs on a Java buffer and the GC.
+        try (NDArray view = manager.create(data(), new Shape(shape), dtype.toDataType())) {
             return view.duplicate();
         }
     }

@@ -12,6 +12,7 @@ import io.peft4j.core.nn.NamedParameter;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
 import io.peft4j.core.strategy.freeze.FreezeStrategy;
 import io.peft4j.core.testing.TinyBert;
+import io.peft4j.core.testing.Weights;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 
@@ -26,14 +27,6 @@ import java.util.Map;
 class StrategyTest {
     @TempDir
     Path dir;
-
-    private static Map<String, float[]> weights(PeftModel m) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (NamedParameter p : m.namedParameters()) {
-            out.put(p.name(), p.parameter().getArray().toFloatArray());
-        }
-        return out;
-    }
 
     @Test
     void serviceLoaderFindsBothCoreStrategies() {
@@ -64,7 +57,7 @@ class StrategyTest {
             s.apply(m, cfg, "default");
             new Trainer(m, TrainingConfig.builder().epochs(1).batchSize(8).learningRate(1e-3f).progressBar(false).build())
                     .fit(TinyBert.task(32, 1), null);
-            trained = weights(m);
+            trained = Weights.snapshot(m);
             AdapterFiles.save(m, s, cfg, "default", dir);
         }
         String json = Files.readString(dir.resolve(AdapterFiles.CONFIG_FILE));
@@ -73,7 +66,7 @@ class StrategyTest {
         try (PeftModel fresh = TinyBert.classifier(1, 0.1f)) {
             PeftConfig loaded = AdapterFiles.load(fresh, dir, "default");
             assertEquals(cfg, loaded);
-            Map<String, float[]> got = weights(fresh);
+            Map<String, float[]> got = Weights.snapshot(fresh);
             for (String k : trained.keySet()) {
                 assertArrayEquals(trained.get(k), got.get(k), k);
             }
@@ -94,11 +87,11 @@ class StrategyTest {
         t.put("classifier.bias", Tensor.ofFloats(new float[] {1, 2, 3}, 3));
         SafeTensors.write(dir.resolve(AdapterFiles.WEIGHTS_FILE), t);
         try (PeftModel fresh = TinyBert.classifier(2, 0.1f)) {
-            Map<String, float[]> before = weights(fresh);
+            Map<String, float[]> before = Weights.snapshot(fresh);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AdapterFiles.load(fresh, dir, "default"));
             assertTrue(e.getMessage().contains("classifier.bias") && e.getMessage().contains("[3]") && e.getMessage().contains("(2)"),
                     e.getMessage());
-            Map<String, float[]> after = weights(fresh);
+            Map<String, float[]> after = Weights.snapshot(fresh);
             for (String k : before.keySet()) {
                 assertArrayEquals(before.get(k), after.get(k), k);
             }

@@ -8,26 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.nn.NamedParameter;
 import io.peft4j.core.testing.TinyBert;
+import io.peft4j.core.testing.Weights;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 class TrainerTest {
     @TempDir
     Path dir;
-
-    private static Map<String, float[]> weights(PeftModel m) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (NamedParameter p : m.namedParameters()) {
-            out.put(p.name(), p.parameter().getArray().toFloatArray());
-        }
-        return out;
-    }
 
     private static void assertSameWeights(Map<String, float[]> a, Map<String, float[]> b) {
         assertEquals(a.keySet(), b.keySet());
@@ -63,12 +55,12 @@ class TrainerTest {
         try (PeftModel m = TinyBert.classifier(5, 0.1f)) {
             m.setAllTrainable(true);
             new Trainer(m, base().build()).fit(data, null);
-            a = weights(m);
+            a = Weights.snapshot(m);
         }
         try (PeftModel m = TinyBert.classifier(5, 0.1f)) {
             m.setAllTrainable(true);
             new Trainer(m, base().build()).fit(data, null);
-            b = weights(m);
+            b = Weights.snapshot(m);
         }
         assertSameWeights(a, b);
     }
@@ -80,7 +72,7 @@ class TrainerTest {
         try (PeftModel m = TinyBert.classifier(9, 0.1f)) {
             m.setAllTrainable(true);
             new Trainer(m, base().build()).fit(data, null);
-            straight = weights(m);
+            straight = Weights.snapshot(m);
         }
         Path ckpt = dir.resolve("ckpt");
         // First run "crashes" after step 11: the listener throws once a checkpoint at step 10 exists.
@@ -102,7 +94,7 @@ class TrainerTest {
                 }
             }).fit(data, null);
             assertEquals(11, firstStep[0], "resumed after the checkpoint at step 10");
-            assertSameWeights(straight, weights(m));
+            assertSameWeights(straight, Weights.snapshot(m));
         }
     }
 
@@ -113,12 +105,12 @@ class TrainerTest {
         try (PeftModel m = TinyBert.classifier(3, 0f)) {
             m.setAllTrainable(true);
             new Trainer(m, base().epochs(1).batchSize(16).build()).fit(data, null);
-            big = weights(m);
+            big = Weights.snapshot(m);
         }
         try (PeftModel m = TinyBert.classifier(3, 0f)) {
             m.setAllTrainable(true);
             new Trainer(m, base().epochs(1).batchSize(8).gradientAccumulationSteps(2).build()).fit(data, null);
-            Map<String, float[]> acc = weights(m);
+            Map<String, float[]> acc = Weights.snapshot(m);
             for (String k : big.keySet()) {
                 float[] x = big.get(k);
                 float[] y = acc.get(k);
@@ -135,9 +127,9 @@ class TrainerTest {
         try (PeftModel m = TinyBert.classifier(2, 0.1f)) {
             m.setAllTrainable(false);
             m.parameter("classifier.weight").parameter().freeze(false);
-            Map<String, float[]> before = weights(m);
+            Map<String, float[]> before = Weights.snapshot(m);
             new Trainer(m, base().epochs(1).build()).fit(TinyBert.task(32, 1), null);
-            Map<String, float[]> after = weights(m);
+            Map<String, float[]> after = Weights.snapshot(m);
             for (String k : before.keySet()) {
                 boolean changed = !java.util.Arrays.equals(before.get(k), after.get(k));
                 assertEquals(k.equals("classifier.weight"), changed, k);
