@@ -19,6 +19,7 @@ public class PeftModel extends ModuleTree {
     private final String baseModelName;
     private final String architecture;
     private final Map<String, PeftConfig> adapters = new LinkedHashMap<>();
+    private final Map<Class<?>, Object> extensions = new LinkedHashMap<>();
 
     public PeftModel(Module root, ai.djl.ndarray.NDManager manager, String baseModelName, String architecture) {
         super(root, manager);
@@ -54,5 +55,22 @@ public class PeftModel extends ModuleTree {
     /** The configs of the applied adapters by name, in application order. */
     public Map<String, PeftConfig> adapters() {
         return Collections.unmodifiableMap(adapters);
+    }
+
+    /**
+     * Model-level state a strategy keeps beside its layers (e.g. LoRA's per-adapter copies of
+     * {@code modules_to_save}), by its class; created on first use. The core never looks inside.
+     */
+    public <T> T extension(Class<T> type, java.util.function.Supplier<T> create) {
+        return type.cast(extensions.computeIfAbsent(type, k -> create.get()));
+    }
+
+    /** The extension of that class, or null. */
+    public <T> T extensionOrNull(Class<T> type) {
+        return type.cast(extensions.get(type));
+    }
+
+    public void removeExtension(Class<?> type) {
+        extensions.remove(type);
     }
 }

@@ -43,6 +43,24 @@ public abstract class Module extends AbstractBlock {
         return module;
     }
 
+    /** Removes a named child (e.g. an adapter's layer when the adapter is deleted) and returns it. */
+    protected final Module unregisterModule(String name) {
+        Module m = modules.remove(name);
+        if (m == null) {
+            throw new IllegalArgumentException("No child module '" + name + "'; children are " + modules.keySet());
+        }
+        return m;
+    }
+
+    /** Removes a direct parameter, closing its array. */
+    protected final void unregisterParameter(String name) {
+        Parameter p = parameters.remove(name);
+        if (p == null) {
+            throw new IllegalArgumentException("No parameter '" + name + "'; parameters are " + parameters.keySet());
+        }
+        p.close();
+    }
+
     /** Declares a parameter with its shape; its array comes later from a checkpoint or the initializer. */
     protected final Parameter registerParameter(String name, Parameter.Type type, Shape shape, Initializer init) {
         if (parameters.containsKey(name)) {

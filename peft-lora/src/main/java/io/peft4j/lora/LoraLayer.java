@@ -1,0 +1,268 @@
+package io.peft4j.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+import ai.djl.nn.Parameter;
+
+import io.peft4j.core.nn.Module;
+import io.peft4j.core.nn.ModuleDict;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A base layer (child {@code base_layer}, frozen) plus low-rank updates for any number of named
+ * adapters, of which the active ones are added to the output. Merging folds an adapter's update
+ * into the base weight so that inference costs nothing extra; unmerging takes it out again.
+ */
+public abstract class LoraLayer extends Module {
+    public static final String BASE_LAYER = "base_layer";
+
+    private final Map<String, AdapterSettings> settings = new LinkedHashMap<>();
+    private final List<String> merged = new ArrayList<>();
+    /** DoRA's per-row factor used when merging, needed to unmerge exactly that merge. */
+    private final Map<String, NDArray> mergedDoraFactors = new LinkedHashMap<>();
+    private List<String> active = List.of();
+    private boolean disabled;
+
+    protected LoraLayer(Module base) {
+        registerModule(BASE_LAYER, base);
+    }
+
+    public Module baseLayer() {
+        return child(BASE_LAYER);
+    }
+
+    public Set<String> adapterNames() {
+        return Collections.unmodifiableSet(settings.keySet());
+    }
+
+    public boolean hasAdapter(String name) {
+        return settings.containsKey(name);
+    }
+
+    public AdapterSettings settings(String adapter) {
+        AdapterSettings s = settings.get(adapter);
+        if (s == null) {
+            throw new IllegalArgumentException("This layer has no adapter '" + adapter + "'; it has " + settings.keySet());
+        }
+        return s;
+    }
+
+    public List<String> activeAdapters() {
+        return active;
+    }
+
+    void setActiveAdapters(List<String> names) {
+        this.active = List.copyOf(names);
+    }
+
+    public boolean isDisabled() {
+        return disabled;
+    }
+
+    void setDisabled(boolean disabled) {
+        this.disabled = disabled;
+    }
+
+    public List<String> mergedAdapters() {
+        return Collections.unmodifiableList(merged);
+    }
+
+    /** Creates the adapter's parameters, initialized as {@code init} says (PiSSA also rewrites the base weight). */
+    final void addAdapter(String name, AdapterSettings s, InitLoraWeights init, NDManager manager) {
+        if (settings.containsKey(name)) {
+            throw new IllegalArgumentException("Adapter '" + name + "' already exists in this layer");
+        }
+        createAdapter(name, s, init, manager);
+        settings.put(name, s);
+    }
+
+    final void deleteAdapter(String name) {
+        if (merged.contains(name)) {
+            throw new IllegalStateException("Adapter '" + name + "' is merged into the base weights; unmerge it first");
+        }
+        removeAdapter(name);
+        settings.remove(name);
+        List<String> a = new ArrayList<>(active);
+        a.remove(name);
+        active = List.copyOf(a);
+    }
+
+    protected abstract void createAdapter(String name, AdapterSettings s, InitLoraWeights init, NDManager manager);
+
+    protected abstract void removeAdapter(String name);
+
+    /** The arrays of the adapter's parameters, by their names relative to this layer (e.g. {@code lora_A.default.weight}). */
+    abstract Map<String, NDArray> adapterArrays(String name);
+
+    /** A of the adapter: {@code [r, fan_in]} (fan_in = in_features, or num_embeddings). */
+    protected abstract NDArray matrixA(String name);
+
+    /** B of the adapter: {@code [fan_out, r]}. */
+    protected abstract NDArray matrixB(String name);
+
+    /** Replaces A and B of the adapter (shapes as declared), taking ownership of the arrays. */
+    protected abstract void setMatrices(String name, NDArray a, NDArray b);
+
+    /** The adapter's parameters (A, B, and DoRA's magnitude), to make them trainable or not. */
+    List<Parameter> adapterParameters(String name) {
+        List<Parameter> out = new ArrayList<>();
+        for (Map.Entry<String, Module> e : modules().entrySet()) {
+            Module m = e.getValue();
+            if (e.getKey().equals(BASE_LAYER)) {
+                continue;
+            }
+            if (m instanceof ModuleDict && ((ModuleDict) m).contains(name)) {
+                out.addAll(((ModuleDict) m).get(name).parameters().values());
+            } else if (m.hasParameter(name)) {
+                out.add(m.parameters().get(name));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Fills adapter {@code name} (already created with the combined rank and scaling 1) with a
+     * weighted combination of {@code sources}; see {@link Combination}.
+     */
+    void setCombined(String name, List<String> sources, List<Double> weights, Combination combination) {
+        int rows = settings(name).r();
+        long fanIn = matrixA(name).getShape().get(1);
+        long fanOut = matrixB(name).getShape().get(0);
+        float[] a = new float[Math.toIntExact(rows * fanIn)];
+        float[] b = new float[Math.toIntExact(fanOut * rows)];
+        int offset = 0;
+        for (int i = 0; i < sources.size(); i++) {
+            String src = sources.get(i);
+            if (!settings.containsKey(src)) {
+                continue;
+            }
+            int r = settings(src).r();
+            float[] ai = matrixA(src).toFloatArray();
+            float[] bi = matrixB(src).toFloatArray();
+            double w = weights.get(i);
+            double s = settings(src).scaling();
+            double fa = combination == Combination.LINEAR ? Math.sqrt(w) * s : w * s;
+            double fb = combination == Combination.LINEAR ? Math.sqrt(w) : 1;
+            int rowBase = combination == Combination.LINEAR ? 0 : offset;
+            for (int k = 0; k < r; k++) {
+                for (long j = 0; j < fanIn; j++) {
+                    a[Math.toIntExact((rowBase + k) * fanIn + j)] += (float) (fa * ai[Math.toIntExact(k * fanIn + j)]);
+                }
+                for (long o = 0; o < fanOut; o++) {
+                    b[Math.toIntExact(o * rows + rowBase + k)] += (float) (fb * bi[Math.toIntExact(o * r + k)]);
+                }
+            }
+            offset += r;
+        }
+        NDManager m = matrixA(name).getManager();
+        setMatrices(name, m.create(a, new Shape(rows, fanIn)), m.create(b, new Shape(fanOut, rows)));
+    }
+
+    /** Forgets that adapters are merged, leaving the base weight as it is (for merge-and-unload). */
+    void forgetMerged() {
+        merged.clear();
+        mergedDoraFactors.values().forEach(NDArray::close);
+        mergedDoraFactors.clear();
+    }
+
+    /** The base layer's weight, which merging changes. */
+    protected abstract NDArray baseWeight();
+
+    /** The adapter's update of the base weight, {@code scaling * B A} laid out as the base weight. */
+    protected abstract NDArray delta(String name);
+
+    /** DoRA's magnitude vector, or null when the adapter is plain LoRA. */
+    protected abstract NDArray magnitude(String name);
+
+    /** The base output plus the active adapters' contributions, for inputs already run through the base layer. */
+    protected abstract NDArray addAdapters(NDArray input, NDArray baseOutput, String adapter, boolean training);
+
+    @Override
+    protected final NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray x = inputs.singletonOrThrow();
+        NDArray result = call(baseLayer(), ps, x, training);
+        if (disabled) {
+            return new NDList(result);
+        }
+        for (String a : active) {
+            if (settings.containsKey(a) && !merged.contains(a)) {
+                result = addAdapters(x, result, a, training);
+            }
+        }
+        return new NDList(result);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return baseLayer().getOutputShapes(inputShapes);
+    }
+
+    /** Folds the named adapters (those not merged yet) into the base weight. */
+    void merge(List<String> names) {
+        for (String name : names) {
+            if (!settings.containsKey(name) || merged.contains(name)) {
+                continue;
+            }
+            NDArray w = baseWeight();
+            NDManager home = w.getManager();
+            NDArray updated;
+            try (NDManager tmp = home.newSubManager()) {
+                // Work arrays land in tmp (results go to their first operand's manager) and die with it.
+                w.tempAttach(tmp);
+                adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
+                NDArray sum = w.add(delta(name));
+                NDArray mag = magnitude(name);
+                if (mag == null) {
+                    updated = sum;
+                } else {
+                    // DoRA: W' = m / ||W + dW||_row * (W + dW), with the factor kept for unmerge.
+                    NDArray factor = mag.div(sum.norm(new int[] {1})).reshape(-1, 1);
+                    updated = sum.mul(factor);
+                    factor.attach(home);
+                    mergedDoraFactors.put(name, factor);
+                }
+                updated.attach(home);
+            }
+            setBaseWeight(updated);
+            merged.add(name);
+        }
+    }
+
+    /** Takes every merged adapter out of the base weight again, last merged first. */
+    void unmerge() {
+        while (!merged.isEmpty()) {
+            String name = merged.remove(merged.size() - 1);
+            NDArray w = baseWeight();
+            NDManager home = w.getManager();
+            NDArray restored;
+            try (NDManager tmp = home.newSubManager()) {
+                w.tempAttach(tmp);
+                adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
+                NDArray factor = mergedDoraFactors.remove(name);
+                NDArray unscaled = w;
+                if (factor != null) {
+                    factor.attach(tmp);
+                    unscaled = w.div(factor);
+                }
+                restored = unscaled.sub(delta(name));
+                restored.attach(home);
+            }
+            setBaseWeight(restored);
+        }
+    }
+
+    private void setBaseWeight(NDArray w) {
+        baseLayer().setParameterArray("weight", w);
+    }
+}

@@ -1,0 +1,188 @@
+package io.peft4j.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.training.initializer.Initializer;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.training.initializer.UniformInitializer;
+
+import io.peft4j.core.nn.Linear;
+import io.peft4j.core.nn.ModuleDict;
+import io.peft4j.core.nn.ModuleKind;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * LoRA on a linear layer: {@code y = W x + b + scaling * B A dropout(x)}, with {@code lora_A} of
+ * shape {@code [r, in]} and {@code lora_B} of shape {@code [out, r]} per adapter, named as HF PEFT
+ * names them ({@code lora_A.<adapter>.weight}). With DoRA the layer computes
+ * {@code m * (W + scaling B A) x / ||W + scaling B A||_row + b}, the norm taken as a constant as in
+ * the DoRA paper (section 4.3) and HF PEFT.
+ */
+public final class LoraLinear extends LoraLayer {
+    private final Linear base;
+    private final ModuleDict loraA;
+    private final ModuleDict loraB;
+    private final ModuleDict magnitudes;
+
+    public LoraLinear(Linear base) {
+        super(base);
+        this.base = base;
+        this.loraA = registerModule("lora_A", new ModuleDict());
+        this.loraB = registerModule("lora_B", new ModuleDict());
+        this.magnitudes = registerModule("lora_magnitude_vector", new ModuleDict());
+    }
+
+    @Override
+    public ModuleKind kind() {
+        return ModuleKind.OTHER;
+    }
+
+    public Linear base() {
+        return base;
+    }
+
+    public NDArray loraA(String adapter) {
+        return ((Linear) loraA.get(adapter)).weight();
+    }
+
+    public NDArray loraB(String adapter) {
+        return ((Linear) loraB.get(adapter)).weight();
+    }
+
+    @Override
+    protected void createAdapter(String name, AdapterSettings s, InitLoraWeights init, NDManager manager) {
+        long in = base.inFeatures();
+        long out = base.outFeatures();
+        int r = s.r();
+        Initializer initA;
+        Initializer initB = Initializer.ZEROS;
+        switch (init) {
+            case GAUSSIAN:
+                initA = new NormalInitializer(1f / r);
+                break;
+            case RANDOM:
+                initA = new UniformInitializer((float) (1 / Math.sqrt(in)));
+                initB = new UniformInitializer((float) (1 / Math.sqrt(r)));
+                break;
+            default:
+                // Kaiming-uniform with a = sqrt(5), torch's nn.Linear default: bound 1/sqrt(fan_in).
+                initA = new UniformInitializer((float) (1 / Math.sqrt(in)));
+        }
+        Linear a = new Linear(in, r, false, initA);
+        Linear b = new Linear(r, out, false, initB);
+        a.initializeMissing(manager);
+        b.initializeMissing(manager);
+        if (init == InitLoraWeights.PISSA) {
+            Pissa.Factors f = Pissa.factor(base.weight(), r, s.scaling(), manager);
+            a.setParameterArray("weight", f.a());
+            b.setParameterArray("weight", f.b());
+            base.setParameterArray("weight", f.residual());
+        }
+        loraA.put(name, a);
+        loraB.put(name, b);
+        if (s.dora()) {
+            DoraMagnitude m = new DoraMagnitude(out);
+            NDArray w = base.weight();
+            NDArray norm;
+            try (NDManager tmp = manager.newSubManager()) {
+                w.tempAttach(tmp);
+                a.weight().tempAttach(tmp);
+                b.weight().tempAttach(tmp);
+                norm = w.add(b.weight().matMul(a.weight()).mul(s.scaling())).norm(new int[] {1});
+                norm.attach(manager);
+            }
+            m.setParameterArray("weight", norm);
+            magnitudes.put(name, m);
+        }
+    }
+
+    @Override
+    protected void removeAdapter(String name) {
+        close(loraA.remove(name));
+        close(loraB.remove(name));
+        if (magnitudes.contains(name)) {
+            close(magnitudes.remove(name));
+        }
+    }
+
+    private static void close(io.peft4j.core.nn.Module m) {
+        m.parameters().values().forEach(ai.djl.nn.Parameter::close);
+    }
+
+    @Override
+    Map<String, NDArray> adapterArrays(String name) {
+        Map<String, NDArray> out = new LinkedHashMap<>();
+        out.put("lora_A." + name + ".weight", loraA(name));
+        out.put("lora_B." + name + ".weight", loraB(name));
+        if (magnitudes.contains(name)) {
+            out.put("lora_magnitude_vector." + name + ".weight", ((DoraMagnitude) magnitudes.get(name)).weight());
+        }
+        return out;
+    }
+
+    @Override
+    protected NDArray matrixA(String name) {
+        return loraA(name);
+    }
+
+    @Override
+    protected NDArray matrixB(String name) {
+        return loraB(name);
+    }
+
+    @Override
+    protected void setMatrices(String name, NDArray a, NDArray b) {
+        loraA.get(name).setParameterArray("weight", a);
+        loraB.get(name).setParameterArray("weight", b);
+    }
+
+    @Override
+    protected NDArray baseWeight() {
+        return base.weight();
+    }
+
+    @Override
+    protected NDArray delta(String name) {
+        return loraB(name).matMul(loraA(name)).mul(settings(name).scaling());
+    }
+
+    @Override
+    protected NDArray magnitude(String name) {
+        return magnitudes.contains(name) ? ((DoraMagnitude) magnitudes.get(name)).weight() : null;
+    }
+
+    @Override
+    protected NDArray addAdapters(NDArray x, NDArray result, String adapter, boolean training) {
+        AdapterSettings s = settings(adapter);
+        NDArray dropped = s.dropout() > 0 && training ? Dropout.dropout(x, s.dropout(), true).singletonOrThrow() : x;
+        NDArray a = loraA(adapter);
+        NDArray b = loraB(adapter);
+        NDArray scale = scalar(x, s.scaling());
+        NDArray lora = linear(linear(dropped, a), b);
+        if (!s.dora()) {
+            return result.add(lora.mul(scale));
+        }
+        NDArray w = base.weight();
+        NDArray norm = w.add(b.matMul(a).stopGradient().mul(scale)).norm(new int[] {1}).stopGradient();
+        NDArray magScale = magnitude(adapter).div(norm);
+        NDArray baseOut;
+        if (dropped == x) {
+            baseOut = base.hasBias() ? result.sub(base.bias()) : result;
+        } else {
+            baseOut = linear(dropped, w);
+        }
+        return result.add(baseOut.mul(magScale.sub(scalar(x, 1f)))).add(lora.mul(scale).mul(magScale));
+    }
+
+    private static NDArray linear(NDArray x, NDArray w) {
+        return ai.djl.nn.core.Linear.linear(x, w, null).singletonOrThrow();
+    }
+
+    @Override
+    public String toString() {
+        return "LoraLinear(" + base + ", adapters=" + adapterNames() + ")";
+    }
+}
