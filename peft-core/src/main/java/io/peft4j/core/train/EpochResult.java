@@ -23,7 +23,8 @@ public final class EpochResult {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "epoch %d: loss %.4f, eval accuracy %.4f, %.1f examples/s",
-                epoch, meanLoss, evalAccuracy, examplesPerSecond);
+        String eval = Double.isNaN(evalAccuracy) ? "no eval data"
+                : String.format(Locale.ROOT, "eval accuracy %.4f", evalAccuracy);
+        return String.format(Locale.ROOT, "epoch %d: loss %.4f, %s, %.1f examples/s", epoch, meanLoss, eval, examplesPerSecond);
     }
 }

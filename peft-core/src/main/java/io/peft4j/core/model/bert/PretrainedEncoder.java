@@ -68,4 +68,11 @@ public enum PretrainedEncoder {
             return TextTokenizer.fromJson(in, maxLength);
         }
     }
+
+    /** The shipped tokenizer, padding every batch to {@code maxLength} tokens when asked. */
+    public TextTokenizer tokenizer(int maxLength, boolean padToMaxLength) throws IOException {
+        try (InputStream in = open(tokenizerResource)) {
+            return TextTokenizer.fromJson(in, maxLength, padToMaxLength);
+        }
+    }
 }

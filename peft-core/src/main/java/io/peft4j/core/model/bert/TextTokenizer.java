@@ -31,9 +31,17 @@ public final class TextTokenizer implements AutoCloseable {
     }
 
     public static TextTokenizer fromJson(InputStream tokenizerJson, int maxLength) throws IOException {
+        return fromJson(tokenizerJson, maxLength, false);
+    }
+
+    /**
+     * @param padToMaxLength pad every batch to {@code maxLength} tokens instead of its longest
+     *     sentence: fixed shapes, e.g. for benchmarks at a given sequence length
+     */
+    public static TextTokenizer fromJson(InputStream tokenizerJson, int maxLength, boolean padToMaxLength) throws IOException {
         Compute.ensureOffline();
         Map<String, String> options = Map.of(
-                "padding", "longest",
+                "padding", padToMaxLength ? "max_length" : "longest",
                 "truncation", "true",
                 "maxLength", Integer.toString(maxLength),
                 "addSpecialTokens", "true");
