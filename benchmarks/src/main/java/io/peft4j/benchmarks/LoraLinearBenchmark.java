@@ -98,12 +98,12 @@ public class LoraLinearBenchmark {
         try (NDManager step = x.getManager().newSubManager()) {
             x.tempAttach(step);
             if (!backward) {
-                return m.forward(new NDList(x), false).head().getFloat(0);
+                return m.forward(new NDList(x), false).head().getFloat(0, 0);
             }
             try (GradientCollector gc = Compute.engine().newGradientCollector()) {
                 NDArray y = m.forward(new NDList(x), true).head();
                 gc.backward(y.mean());
-                return y.getFloat(0);
+                return y.getFloat(0, 0);
             }
         }
     }
