@@ -101,8 +101,13 @@ public final class LoraEmbedding extends LoraLayer {
     @Override
     protected NDArray addAdapters(NDArray ids, NDArray result, String adapter, boolean training) {
         AdapterSettings s = settings(adapter);
-        NDArray afterA = ai.djl.nn.core.Embedding.embedding(ids, embA.get(adapter).transpose(), SparseFormat.DENSE).singletonOrThrow();
-        return result.add(afterA.matMul(embB.get(adapter).transpose()).mul(scalar(result, s.scaling())));
+        // transpose() of a parameter is created in the parameter's manager: hand the views to the step.
+        NDArray aT = embA.get(adapter).transpose();
+        aT.attach(result.getManager());
+        NDArray bT = embB.get(adapter).transpose();
+        bT.attach(result.getManager());
+        NDArray afterA = ai.djl.nn.core.Embedding.embedding(ids, aT, SparseFormat.DENSE).singletonOrThrow();
+        return result.add(afterA.matMul(bT).mul(scalar(result, s.scaling())));
     }
 
     @Override

@@ -166,8 +166,10 @@ public final class LoraLinear extends LoraLayer {
             return result.add(lora.mul(scale));
         }
         NDArray w = base.weight();
-        NDArray norm = w.add(b.matMul(a).stopGradient().mul(scale)).norm(new int[] {1}).stopGradient();
-        NDArray magScale = magnitude(adapter).div(norm);
+        // Results land in their first operand's manager, so each expression starts from a step-owned
+        // array (scale): starting from a parameter would leak one array per step into the model's manager.
+        NDArray norm = scale.mul(b).matMul(a).add(w).norm(new int[] {1}).stopGradient();
+        NDArray magScale = scalar(x, 1f).mul(magnitude(adapter)).div(norm);
         NDArray baseOut;
         if (dropped == x) {
             baseOut = base.hasBias() ? result.sub(base.bias()) : result;
