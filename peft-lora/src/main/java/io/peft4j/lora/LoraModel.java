@@ -1,7 +1,6 @@
 package io.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Parameter;
 
 import io.peft4j.core.PeftModel;
@@ -117,12 +116,7 @@ public final class LoraModel {
     public void addAdapter(String name, LoraConfig config) {
         LoraPlan plan = LoraPlan.of(model, config, name);
         inject(plan, name);
-        model.registerAdapter(name, config);
-        if (state().active == null) {
-            setAdapter(name);
-        } else {
-            refreshTrainable();
-        }
+        register(name, config);
         LOG.info("LoRA adapter '{}' on {} layers (r={}, alpha={}{}{}), modules_to_save {}; {}", name, plan.targets.size(),
                 config.r(), config.loraAlpha(), config.useRslora() ? ", rsLoRA" : "", config.useDora() ? ", DoRA" : "",
                 plan.modulesToSave, model.trainableReport());
@@ -192,7 +186,7 @@ public final class LoraModel {
         }
         List<String> saved = ModulesToSave.of(model).paths(adapter);
         for (NamedParameter p : model.namedParameters()) {
-            if (!p.localName().equals("bias") || underAny(saved, p.moduleName())) {
+            if (!p.localName().equals("bias") || LoraPlan.covers(saved, p.moduleName())) {
                 continue;
             }
             if (c.bias() == LoraBias.ALL) {
@@ -206,15 +200,6 @@ public final class LoraModel {
             }
         }
         return out;
-    }
-
-    private static boolean underAny(List<String> paths, String moduleName) {
-        for (String p : paths) {
-            if (moduleName.equals(p) || moduleName.startsWith(p + ".")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Removes an adapter; layers left without adapters become their base layers again. */
@@ -402,9 +387,8 @@ public final class LoraModel {
             }
         }
         // Combined rank per layer: the shared rank (LINEAR) or the sum over the adapters the layer has (CAT).
-        List<String> targets = new ArrayList<>();
         Map<String, LoraLayer> layers = layers();
-        int maxRank = 0;
+        Map<String, Integer> combinedRanks = new LinkedHashMap<>();
         for (Map.Entry<String, LoraLayer> e : layers.entrySet()) {
             int r = 0;
             for (String n : names) {
@@ -413,32 +397,23 @@ public final class LoraModel {
                 }
             }
             if (r > 0) {
-                targets.add(e.getKey());
-                maxRank = Math.max(maxRank, r);
+                combinedRanks.put(e.getKey(), r);
             }
         }
-        LoraConfig first = config(names.get(0));
-        LoraConfig.Builder b = first.toBuilder().r(maxRank).loraAlpha(maxRank).useRslora(false)
-                .targetModules(targets.toArray(new String[0])).initLoraWeights(InitLoraWeights.DEFAULT);
-        for (String t : targets) {
-            int r = 0;
-            for (String n : names) {
-                if (layers.get(t).hasAdapter(n)) {
-                    r = combination == Combination.LINEAR ? layers.get(t).settings(n).r() : r + layers.get(t).settings(n).r();
-                }
-            }
+        int maxRank = combinedRanks.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+        LoraConfig.Builder b = config(names.get(0)).toBuilder().r(maxRank).loraAlpha(maxRank).useRslora(false)
+                .targetModules(combinedRanks.keySet().toArray(new String[0])).initLoraWeights(InitLoraWeights.DEFAULT);
+        combinedRanks.forEach((t, r) -> {
             if (r != maxRank) {
                 b.rankPattern(t, r).alphaPattern(t, r);
             }
-        }
-        LoraConfig combined = b.build();
-        LoraPlan plan = LoraPlan.of(model, combined, name);
+        });
+        LoraPlan plan = LoraPlan.of(model, b.build(), name);
         inject(plan, name);
-        for (String t : targets) {
-            LoraLayer l = layers.get(t);
-            l.setCombined(name, names, weights, combination);
+        for (String t : combinedRanks.keySet()) {
+            layers.get(t).setCombined(name, names, weights, combination);
         }
-        model.registerAdapter(name, combined);
+        model.registerAdapter(name, plan.config);
         refreshTrainable();
     }
 
@@ -531,7 +506,7 @@ public final class LoraModel {
         Map<String, NamedParameter> biases = new LinkedHashMap<>();
         if (config.bias() != LoraBias.NONE) {
             for (NamedParameter p : model.namedParameters()) {
-                if (!p.localName().equals("bias") || underAny(plan.modulesToSave, p.moduleName())) {
+                if (!p.localName().equals("bias") || LoraPlan.covers(plan.modulesToSave, p.moduleName())) {
                     continue;
                 }
                 boolean target = targetNames.contains(p.moduleName());
@@ -578,7 +553,7 @@ public final class LoraModel {
         inject(plan, name);
         for (Map.Entry<String, Tensor> e : given.entrySet()) {
             String key = e.getKey();
-            NDArray array = toFloat32(e.getValue());
+            NDArray array = e.getValue().toFloat32NDArray(model.manager());
             if (biases.containsKey(key)) {
                 String inTree = key.substring(KEY_PREFIX.length());
                 NamedParameter p = model.parameter(inTree);
@@ -590,22 +565,17 @@ public final class LoraModel {
                 ModulesToSave.of(model).set(model, name, key.substring(KEY_PREFIX.length()), array);
             }
         }
+        register(name, config);
+    }
+
+    /** Records a new adapter; the first one becomes active (HF PEFT's behaviour), later ones stay frozen. */
+    private void register(String name, LoraConfig config) {
         model.registerAdapter(name, config);
         if (state().active == null) {
             setAdapter(name);
         } else {
             refreshTrainable();
         }
-    }
-
-    private NDArray toFloat32(Tensor t) {
-        NDArray a = t.toNDArray(model.manager());
-        if (a.getDataType() != DataType.FLOAT32) {
-            NDArray f = a.toType(DataType.FLOAT32, false);
-            a.close();
-            a = f;
-        }
-        return a;
     }
 
     /** Older HF PEFT versions saved a wrapped layer's bias without {@code base_layer}; accept both. */

@@ -66,7 +66,7 @@ final class LoraPlan {
         for (String n : saveNames) {
             List<String> found = new ArrayList<>();
             for (String name : modules.keySet()) {
-                if (!insideLora(modules, name) && (name.equals(n) || name.endsWith("." + n)) && !underAny(found, name)) {
+                if (!insideLora(modules, name) && (name.equals(n) || name.endsWith("." + n)) && !covers(found, name)) {
                     found.add(name);
                 }
             }
@@ -96,7 +96,7 @@ final class LoraPlan {
         for (Map.Entry<String, Module> e : modules.entrySet()) {
             String name = e.getKey();
             Module m = e.getValue();
-            if (name.isEmpty() || insideLora(modules, name) || underAny(toSave, name) || toSave.contains(name)) {
+            if (name.isEmpty() || insideLora(modules, name) || covers(toSave, name)) {
                 continue;
             }
             boolean matched = allLinear ? isLinear(m) : TargetMatcher.nameMatches(targetList, targetRegex, name);
@@ -190,9 +190,10 @@ final class LoraPlan {
         return false;
     }
 
-    private static boolean underAny(List<String> parents, String name) {
-        for (String p : parents) {
-            if (name.startsWith(p + ".")) {
+    /** True when {@code name} is one of the module paths or lies below one. */
+    static boolean covers(List<String> paths, String name) {
+        for (String p : paths) {
+            if (name.equals(p) || name.startsWith(p + ".")) {
                 return true;
             }
         }

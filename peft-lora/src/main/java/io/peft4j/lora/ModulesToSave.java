@@ -37,10 +37,6 @@ final class ModulesToSave {
         return paths.getOrDefault(adapter, List.of());
     }
 
-    String live() {
-        return live;
-    }
-
     /** The parameters under a module path, in model order. */
     static List<NamedParameter> parameters(PeftModel model, String path) {
         List<NamedParameter> out = new ArrayList<>();
@@ -163,10 +159,6 @@ final class ModulesToSave {
         if (arrays != null) {
             arrays.values().forEach(NDArray::close);
         }
-    }
-
-    boolean isEmpty() {
-        return paths.isEmpty();
     }
 
 }

@@ -34,13 +34,4 @@ final class LoraFixtures {
         }
         return d;
     }
-
-    /** Max |a - b| relative to max |b|, for comparing outputs of different magnitudes. */
-    static double maxAbs(float[] a) {
-        double d = 0;
-        for (float v : a) {
-            d = Math.max(d, Math.abs(v));
-        }
-        return d;
-    }
 }

@@ -3,6 +3,7 @@ package io.peft4j.lora;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.testing.Memory;
 import io.peft4j.core.testing.TinyBert;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
@@ -10,8 +11,6 @@ import io.peft4j.core.train.TrainingConfig;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * 3,000 LoRA training steps with DoRA and dropout on (every per-step path of the layer runs):
@@ -30,14 +29,6 @@ class LoraMemoryStabilityTest {
     private static final int WARMUP = 1000;
     private static final long LIMIT_BYTES = 40L * 1024 * 1024;
 
-    static long residentBytes() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("No VmRSS in /proc/self/status");
-    }
 
     @Test
     void residentMemoryIsFlatOverThousandsOfLoraSteps() {
@@ -58,7 +49,7 @@ class LoraMemoryStabilityTest {
                         System.gc();
                     }
                     if (s == WARMUP || s == STEPS) {
-                        rss[s == WARMUP ? 0 : 1] = residentBytes();
+                        rss[s == WARMUP ? 0 : 1] = Memory.residentBytes();
                     }
                 } catch (IOException e) {
                     throw new IllegalStateException(e);

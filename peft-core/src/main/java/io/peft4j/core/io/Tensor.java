@@ -2,6 +2,7 @@ package io.peft4j.core.io;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import java.nio.ByteBuffer;
@@ -82,6 +83,17 @@ public final class Tensor {
         // lifetime no longer hangs on a Java buffer and the GC.
         try (NDArray view = manager.create(data(), new Shape(shape), dtype.toDataType())) {
             return view.duplicate();
+        }
+    }
+
+    /** As {@link #toNDArray}, converted to float32 (the dtype parameters have) when stored otherwise. */
+    public NDArray toFloat32NDArray(NDManager manager) {
+        NDArray array = toNDArray(manager);
+        if (array.getDataType() == DataType.FLOAT32) {
+            return array;
+        }
+        try (NDArray stored = array) {
+            return stored.toType(DataType.FLOAT32, false);
         }
     }
 

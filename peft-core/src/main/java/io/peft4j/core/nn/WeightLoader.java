@@ -1,8 +1,6 @@
 package io.peft4j.core.nn;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import io.peft4j.core.io.Tensor;
@@ -70,13 +68,7 @@ public final class WeightLoader {
         }
         NDManager manager = tree.manager();
         for (Map.Entry<NamedParameter, Tensor> e : plan.entrySet()) {
-            NDArray array = e.getValue().toNDArray(manager);
-            if (array.getDataType() != DataType.FLOAT32) {
-                NDArray f = array.toType(DataType.FLOAT32, false);
-                array.close();
-                array = f;
-            }
-            e.getKey().module().setParameterArray(e.getKey().localName(), array);
+            e.getKey().module().setParameterArray(e.getKey().localName(), e.getValue().toFloat32NDArray(manager));
         }
     }
 }

@@ -11,12 +11,11 @@ import io.peft4j.core.PeftModel;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.PretrainedEncoder;
 import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.testing.Memory;
 
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,14 +30,6 @@ class MemoryStabilityTest {
     private static final int WARMUP = 30;
     private static final long LIMIT_BYTES = 50L * 1024 * 1024;
 
-    static long residentBytes() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        }
-        throw new IllegalStateException("No VmRSS in /proc/self/status");
-    }
 
     @Test
     void residentMemoryIsFlatOver300Steps() throws Exception {
@@ -84,10 +75,10 @@ class MemoryStabilityTest {
                 try {
                     if (s == WARMUP) {
                         System.gc();
-                        rss[0] = residentBytes();
+                        rss[0] = Memory.residentBytes();
                     } else if (s == STEPS) {
                         System.gc();
-                        rss[1] = residentBytes();
+                        rss[1] = Memory.residentBytes();
                     }
                 } catch (IOException e) {
                     throw new IllegalStateException(e);
