@@ -78,6 +78,12 @@ public final class Tensor {
 
     /** Creates an NDArray owned by the given manager, copying the bytes into libtorch-owned storage. */
     public NDArray toNDArray(NDManager manager) {
+        if (dtype == DType.BF16) {
+            // DJL 0.35's PyTorch bridge aborts the whole JVM ("terminate called") on any bfloat16
+            // array, so bfloat16 never reaches it: callers convert with toFloat32NDArray.
+            throw new UnsupportedOperationException("Tensor of dtype BF16 " + Arrays.toString(shape)
+                    + ": DJL 0.35's PyTorch engine cannot hold bfloat16 arrays; use toFloat32NDArray");
+        }
         // libtorch wraps a direct buffer without copying, and ours may be a read-only memory map that
         // an in-place update (an optimizer step) would write into; the clone owns its memory, so its
         // lifetime no longer hangs on a Java buffer and the GC.
@@ -88,6 +94,9 @@ public final class Tensor {
 
     /** As {@link #toNDArray}, converted to float32 (the dtype parameters have) when stored otherwise. */
     public NDArray toFloat32NDArray(NDManager manager) {
+        if (dtype == DType.BF16) {
+            return bf16ToFloat32().toNDArray(manager);
+        }
         NDArray array = toNDArray(manager);
         if (array.getDataType() == DataType.FLOAT32) {
             return array;
@@ -95,6 +104,18 @@ public final class Tensor {
         try (NDArray stored = array) {
             return stored.toType(DataType.FLOAT32, false);
         }
+    }
+
+    /** bfloat16 is the top half of a float32: widening is a shift, exact for every value. */
+    private Tensor bf16ToFloat32() {
+        ByteBuffer src = data();
+        int n = Math.toIntExact(numel());
+        ByteBuffer out = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            out.putInt((src.getShort() & 0xFFFF) << 16);
+        }
+        out.flip();
+        return new Tensor(DType.F32, shape, out);
     }
 
     /** Values as floats, for F32 tensors only. */

@@ -75,6 +75,19 @@ public abstract class Module extends AbstractBlock {
         return p;
     }
 
+    /**
+     * Weight elements this module holds outside its parameters (a quantized layer's codes), counted in
+     * the model's totals but never trained.
+     */
+    public long heldWeightElements() {
+        return 0;
+    }
+
+    /** Bytes of the weights held outside parameters (codes and quantization state). */
+    public long heldWeightBytes() {
+        return 0;
+    }
+
     /** The named direct children, in registration order. */
     public final Map<String, Module> modules() {
         return Collections.unmodifiableMap(modules);

@@ -111,7 +111,25 @@ public class ModuleTree implements AutoCloseable {
                 trainable += n;
             }
         }
+        for (Module m : namedModules().values()) {
+            total += m.heldWeightElements();
+        }
         return new TrainableReport(trainable, total);
+    }
+
+    /** Bytes the model's weights take: parameter arrays plus quantized weights held outside parameters. */
+    public long weightBytes() {
+        long bytes = 0;
+        for (NamedParameter p : namedParameters()) {
+            if (p.parameter().isInitialized()) {
+                ai.djl.ndarray.NDArray a = p.parameter().getArray();
+                bytes += a.size() * a.getDataType().getNumOfBytes();
+            }
+        }
+        for (Module m : namedModules().values()) {
+            bytes += m.heldWeightBytes();
+        }
+        return bytes;
     }
 
     /** The trainable parameters, in module order. */

@@ -1,0 +1,194 @@
+package io.peft4j.core.quant;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
+import ai.djl.util.PairList;
+
+import io.peft4j.core.nn.Linear;
+import io.peft4j.core.nn.Module;
+import io.peft4j.core.nn.ModuleKind;
+
+/**
+ * A frozen linear layer whose weight is stored quantized ({@code y = x dequant(W)^T + b}). The weight
+ * is dequantized on its device in every forward, into the step's memory, and the matmul runs in the
+ * compute dtype; autograd carries gradients to the input (and the bias when it trains) through that
+ * dequantized copy, never to the codes. The bias stays a float32 parameter named {@code bias}.
+ */
+public final class QuantizedLinear extends Module {
+    private final long inFeatures;
+    private final long outFeatures;
+    private final boolean hasBias;
+    private final QuantizationConfig config;
+    private QuantizedTensor weight;
+    /** Byte-to-values table of the code, kept beside the codes so forward needs no host round trip. */
+    private NDArray pairs;
+
+    private QuantizedLinear(long inFeatures, long outFeatures, boolean hasBias, QuantizationConfig config) {
+        this.inFeatures = inFeatures;
+        this.outFeatures = outFeatures;
+        this.hasBias = hasBias;
+        this.config = config;
+        if (hasBias) {
+            registerParameter("bias", Parameter.Type.BIAS, new Shape(outFeatures), Initializer.ZEROS);
+        }
+    }
+
+    /** Quantizes a linear layer's weight; the bias is copied. The given layer is left as it was. */
+    public static QuantizedLinear quantize(Linear linear, QuantizationConfig config, NDManager manager, String name) {
+        QuantizedTensor q = Quantization.quantize(linear.weight(), config, manager, name + ".weight");
+        QuantizedLinear out = new QuantizedLinear(linear.inFeatures(), linear.outFeatures(), linear.hasBias(), config);
+        out.setWeight(q);
+        if (linear.hasBias()) {
+            out.setParameterArray("bias", linear.bias().duplicate());
+        }
+        return out;
+    }
+
+    /** A layer around an already quantized weight (e.g. read from a bitsandbytes checkpoint); takes ownership. */
+    public static QuantizedLinear of(QuantizedTensor weight, boolean hasBias, QuantizationConfig config) {
+        long[] shape = weight.state().shape();
+        QuantizedLinear out = new QuantizedLinear(shape[1], shape[0], hasBias, config);
+        out.setWeight(weight);
+        return out;
+    }
+
+    private void setWeight(QuantizedTensor q) {
+        long[] shape = q.state().shape();
+        if (shape.length != 2 || shape[0] != outFeatures || shape[1] != inFeatures) {
+            throw new IllegalArgumentException("Quantized weight of shape " + java.util.Arrays.toString(shape)
+                    + " does not fit a linear layer [" + outFeatures + ", " + inFeatures + "]");
+        }
+        NDManager home = q.data().getManager();
+        NDArray newPairs = Quantization.pairTableFor(q, home);
+        if (weight != null) {
+            weight.close();
+        }
+        if (pairs != null) {
+            pairs.close();
+        }
+        weight = q;
+        pairs = newPairs;
+    }
+
+    /**
+     * Replaces the weight with the quantization of {@code dense} ({@code [out, in]} float32), e.g. after
+     * merging an adapter into it; the old codes are freed. {@code dense} is left to the caller.
+     */
+    public void requantize(NDArray dense, String name) {
+        NDManager home = weight.data().getManager();
+        setWeight(Quantization.quantize(dense, config, home, name));
+    }
+
+    @Override
+    public ModuleKind kind() {
+        return ModuleKind.LINEAR;
+    }
+
+    public long inFeatures() {
+        return inFeatures;
+    }
+
+    public long outFeatures() {
+        return outFeatures;
+    }
+
+    public boolean hasBias() {
+        return hasBias;
+    }
+
+    /** The bias, or null when the layer has none. */
+    public NDArray bias() {
+        return hasBias ? param("bias") : null;
+    }
+
+    public QuantizationConfig config() {
+        return config;
+    }
+
+    /** The stored weight: codes and quant state (owned by this layer). */
+    public QuantizedTensor quantizedWeight() {
+        return weight;
+    }
+
+    /** The weight dequantized to float32, as a new array owned by {@code manager}. */
+    public NDArray dequantizedWeight(NDManager manager) {
+        return Quantization.dequantize(weight, DataType.FLOAT32, manager);
+    }
+
+    /** A plain float32 linear layer with the dequantized weight and a copy of the bias. */
+    public Linear toLinear(NDManager manager) {
+        Linear linear = new Linear(inFeatures, outFeatures, hasBias);
+        linear.setParameterArray("weight", dequantizedWeight(manager));
+        if (hasBias) {
+            linear.setParameterArray("bias", bias().duplicate());
+        }
+        return linear;
+    }
+
+    @Override
+    public long heldWeightElements() {
+        return weight.numel();
+    }
+
+    @Override
+    public long heldWeightBytes() {
+        return weight.storedBytes();
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray x = inputs.singletonOrThrow();
+        NDManager step = x.getManager();
+        DataType compute = config.computeDType();
+        NDArray w;
+        NDArray b = null;
+        try (NDManager work = step.newSubManager()) {
+            // Ops on the codes would put their results in the model's manager (DJL puts results in
+            // the first operand's): lent to a scratch manager, every intermediate dies with it and
+            // only the dequantized weight moves on to the step.
+            weight.tempAttach(work);
+            pairs.tempAttach(work);
+            w = Quantization.dequantizeHere(weight, pairs);
+            if (w.getDataType() != compute) {
+                w = w.toType(compute, false);
+            }
+            w.attach(step);
+            if (hasBias && compute != DataType.FLOAT32) {
+                NDArray bias = bias();
+                bias.tempAttach(work);
+                b = bias.toType(compute, false);
+                b.attach(step);
+            }
+        }
+        if (hasBias && b == null) {
+            b = bias();
+        }
+        NDArray in = x.getDataType() == compute ? x : x.toType(compute, false);
+        NDArray y = ai.djl.nn.core.Linear.linear(in, w, b).singletonOrThrow();
+        return new NDList(y.getDataType() == x.getDataType() ? y : y.toType(x.getDataType(), false));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape in = inputShapes[0];
+        return new Shape[] {in.slice(0, in.dimension() - 1).add(outFeatures)};
+    }
+
+    /** Frees the codes and quant state; the bias goes with the model's parameters. */
+    public void closeWeight() {
+        weight.close();
+        pairs.close();
+    }
+
+    @Override
+    public String toString() {
+        return "QuantizedLinear(in=" + inFeatures + ", out=" + outFeatures + ", bias=" + hasBias + ", "
+                + weight.state().type() + ")";
+    }
+}
