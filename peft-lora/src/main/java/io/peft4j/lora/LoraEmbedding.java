@@ -84,8 +84,15 @@ public final class LoraEmbedding extends LoraLayer {
     }
 
     @Override
-    protected NDArray baseWeight() {
-        return base.weight();
+    protected NDArray readBaseWeight(NDManager tmp) {
+        NDArray w = base.weight();
+        w.tempAttach(tmp);
+        return w;
+    }
+
+    @Override
+    protected void writeBaseWeight(NDArray w) {
+        base.setParameterArray("weight", w);
     }
 
     @Override

@@ -176,9 +176,6 @@ public abstract class LoraLayer extends Module {
         mergedDoraFactors.clear();
     }
 
-    /** The base layer's weight, which merging changes. */
-    protected abstract NDArray baseWeight();
-
     /** The adapter's update of the base weight, {@code scaling * B A} laid out as the base weight. */
     protected abstract NDArray delta(String name);
 
@@ -214,12 +211,11 @@ public abstract class LoraLayer extends Module {
             if (!settings.containsKey(name) || merged.contains(name)) {
                 continue;
             }
-            NDArray w = baseWeight();
-            NDManager home = w.getManager();
+            NDManager home = matrixA(name).getManager();
             NDArray updated;
             try (NDManager tmp = home.newSubManager()) {
                 // Work arrays land in tmp (results go to their first operand's manager) and die with it.
-                w.tempAttach(tmp);
+                NDArray w = readBaseWeight(tmp);
                 adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
                 NDArray sum = w.add(delta(name));
                 NDArray mag = magnitude(name);
@@ -234,7 +230,7 @@ public abstract class LoraLayer extends Module {
                 }
                 updated.attach(home);
             }
-            setBaseWeight(updated);
+            writeBaseWeight(updated);
             merged.add(name);
         }
     }
@@ -243,11 +239,10 @@ public abstract class LoraLayer extends Module {
     void unmerge() {
         while (!merged.isEmpty()) {
             String name = merged.remove(merged.size() - 1);
-            NDArray w = baseWeight();
-            NDManager home = w.getManager();
+            NDManager home = matrixA(name).getManager();
             NDArray restored;
             try (NDManager tmp = home.newSubManager()) {
-                w.tempAttach(tmp);
+                NDArray w = readBaseWeight(tmp);
                 adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
                 NDArray factor = mergedDoraFactors.remove(name);
                 NDArray unscaled = w;
@@ -258,11 +253,17 @@ public abstract class LoraLayer extends Module {
                 restored = unscaled.sub(delta(name));
                 restored.attach(home);
             }
-            setBaseWeight(restored);
+            writeBaseWeight(restored);
         }
     }
 
-    private void setBaseWeight(NDArray w) {
-        baseLayer().setParameterArray("weight", w);
-    }
+    /**
+     * The base weight as a float32 array for the merge arithmetic, lent to or created in {@code tmp}:
+     * the parameter itself for a float32 base (lent, so it returns when tmp closes), a dequantized
+     * copy for a quantized base.
+     */
+    protected abstract NDArray readBaseWeight(NDManager tmp);
+
+    /** Stores a new base weight (float32, owned by the model's manager); a quantized base re-quantizes it. */
+    protected abstract void writeBaseWeight(NDArray w);
 }

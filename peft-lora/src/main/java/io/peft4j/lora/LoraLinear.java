@@ -9,7 +9,9 @@ import ai.djl.training.initializer.UniformInitializer;
 
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.ModuleDict;
+import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
+import io.peft4j.core.quant.QuantizedLinear;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,12 +24,22 @@ import java.util.Map;
  * the DoRA paper (section 4.3) and HF PEFT.
  */
 public final class LoraLinear extends LoraLayer {
-    private final Linear base;
+    /** The base: a float32 {@link Linear} or a frozen {@link QuantizedLinear} (QLoRA). */
+    private Module base;
     private final ModuleDict loraA;
     private final ModuleDict loraB;
     private final ModuleDict magnitudes;
 
     public LoraLinear(Linear base) {
+        this((Module) base);
+    }
+
+    /** LoRA on a quantized base layer: QLoRA. */
+    public LoraLinear(QuantizedLinear base) {
+        this((Module) base);
+    }
+
+    private LoraLinear(Module base) {
         super(base);
         this.base = base;
         this.loraA = registerModule("lora_A", new ModuleDict());
@@ -40,8 +52,51 @@ public final class LoraLinear extends LoraLayer {
         return ModuleKind.OTHER;
     }
 
-    public Linear base() {
+    /** The base layer: a {@link Linear} or a {@link QuantizedLinear}. */
+    public Module base() {
         return base;
+    }
+
+    /** Swaps a quantized base for a float32 {@link Linear} with its dequantized weight (and frees the codes). */
+    void dequantizeBase(NDManager manager) {
+        QuantizedLinear q = quantizedBase();
+        if (q == null) {
+            return;
+        }
+        Linear dense = q.toLinear(manager);
+        replaceChild(BASE_LAYER, dense);
+        base = dense;
+        q.closeWeight();
+        q.parameters().values().forEach(ai.djl.nn.Parameter::close);
+    }
+
+    private QuantizedLinear quantizedBase() {
+        return base instanceof QuantizedLinear ? (QuantizedLinear) base : null;
+    }
+
+    private long inFeatures() {
+        return quantizedBase() != null ? quantizedBase().inFeatures() : ((Linear) base).inFeatures();
+    }
+
+    private long outFeatures() {
+        return quantizedBase() != null ? quantizedBase().outFeatures() : ((Linear) base).outFeatures();
+    }
+
+    private boolean baseHasBias() {
+        return quantizedBase() != null ? quantizedBase().hasBias() : ((Linear) base).hasBias();
+    }
+
+    private NDArray baseBias() {
+        return quantizedBase() != null ? quantizedBase().bias() : ((Linear) base).bias();
+    }
+
+    /**
+     * The base weight as float32 for arithmetic in {@code manager}'s lifetime: a quantized base is
+     * dequantized into it; a float32 base's parameter is returned as it is (callers start their
+     * expressions from arrays they own, so results still land in their manager).
+     */
+    private NDArray denseWeight(NDManager manager) {
+        return quantizedBase() != null ? quantizedBase().dequantizedWeight(manager) : ((Linear) base).weight();
     }
 
     public NDArray loraA(String adapter) {
@@ -54,8 +109,8 @@ public final class LoraLinear extends LoraLayer {
 
     @Override
     protected void createAdapter(String name, AdapterSettings s, InitLoraWeights init, NDManager manager) {
-        long in = base.inFeatures();
-        long out = base.outFeatures();
+        long in = inFeatures();
+        long out = outFeatures();
         int r = s.r();
         Initializer initA;
         Initializer initB = Initializer.ZEROS;
@@ -76,19 +131,22 @@ public final class LoraLinear extends LoraLayer {
         a.initializeMissing(manager);
         b.initializeMissing(manager);
         if (init == InitLoraWeights.PISSA) {
-            Pissa.Factors f = Pissa.factor(base.weight(), r, s.scaling(), manager);
+            Linear dense = (Linear) base; // LoraPlan refuses PiSSA on quantized bases
+            Pissa.Factors f = Pissa.factor(dense.weight(), r, s.scaling(), manager);
             a.setParameterArray("weight", f.a());
             b.setParameterArray("weight", f.b());
-            base.setParameterArray("weight", f.residual());
+            dense.setParameterArray("weight", f.residual());
         }
         loraA.put(name, a);
         loraB.put(name, b);
         if (s.dora()) {
             DoraMagnitude m = new DoraMagnitude(out);
-            NDArray w = base.weight();
             NDArray norm;
             try (NDManager tmp = manager.newSubManager()) {
-                w.tempAttach(tmp);
+                NDArray w = quantizedBase() != null ? denseWeight(tmp) : ((Linear) base).weight();
+                if (quantizedBase() == null) {
+                    w.tempAttach(tmp);
+                }
                 a.weight().tempAttach(tmp);
                 b.weight().tempAttach(tmp);
                 norm = w.add(b.weight().matMul(a.weight()).mul(s.scaling())).norm(new int[] {1});
@@ -140,8 +198,24 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
-    protected NDArray baseWeight() {
-        return base.weight();
+    protected NDArray readBaseWeight(NDManager tmp) {
+        if (quantizedBase() != null) {
+            return quantizedBase().dequantizedWeight(tmp);
+        }
+        NDArray w = ((Linear) base).weight();
+        w.tempAttach(tmp);
+        return w;
+    }
+
+    @Override
+    protected void writeBaseWeight(NDArray w) {
+        if (quantizedBase() != null) {
+            // As HF PEFT does for bitsandbytes layers: merging re-quantizes, adding rounding error.
+            quantizedBase().requantize(w, "merged base weight");
+            w.close();
+        } else {
+            base.setParameterArray("weight", w);
+        }
     }
 
     @Override
@@ -165,14 +239,14 @@ public final class LoraLinear extends LoraLayer {
         if (!s.dora()) {
             return result.add(lora.mul(scale));
         }
-        NDArray w = base.weight();
+        NDArray w = denseWeight(x.getManager());
         // Results land in their first operand's manager, so each expression starts from a step-owned
         // array (scale): starting from a parameter would leak one array per step into the model's manager.
         NDArray norm = scale.mul(b).matMul(a).add(w).norm(new int[] {1}).stopGradient();
         NDArray magScale = scalar(x, 1f).mul(magnitude(adapter)).div(norm);
         NDArray baseOut;
         if (dropped == x) {
-            baseOut = base.hasBias() ? result.sub(base.bias()) : result;
+            baseOut = baseHasBias() ? result.sub(baseBias()) : result;
         } else {
             baseOut = linear(dropped, w);
         }

@@ -10,6 +10,8 @@ import io.peft4j.core.io.Tensor;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.NamedParameter;
 import io.peft4j.core.nn.Names;
+import io.peft4j.core.quant.ModelQuantizer;
+import io.peft4j.core.quant.QuantizedLinear;
 import io.peft4j.core.strategy.AdapterFiles;
 import io.peft4j.core.strategy.PeftConfig;
 
@@ -129,8 +131,13 @@ public final class LoraModel {
             if (t.module instanceof LoraLayer) {
                 layer = (LoraLayer) t.module;
             } else {
-                layer = t.embedding ? new LoraEmbedding((io.peft4j.core.nn.Embedding) t.module)
-                        : new LoraLinear((io.peft4j.core.nn.Linear) t.module);
+                if (t.embedding) {
+                    layer = new LoraEmbedding((io.peft4j.core.nn.Embedding) t.module);
+                } else if (t.module instanceof QuantizedLinear) {
+                    layer = new LoraLinear((QuantizedLinear) t.module);
+                } else {
+                    layer = new LoraLinear((io.peft4j.core.nn.Linear) t.module);
+                }
                 layer.setActiveAdapters(st.active == null ? List.of() : List.of(st.active));
                 layer.setDisabled(st.disabled);
                 model.replaceModule(t.name, layer);
@@ -267,6 +274,30 @@ public final class LoraModel {
             merge();
         }
         return unloadLayers();
+    }
+
+    /**
+     * As {@link #mergeAndUnload()}, choosing what becomes of quantized base layers (QLoRA):
+     * {@link QuantizedMerge#REQUANTIZE} adds the update to the dequantized weight and quantizes the sum
+     * again (the model stays 4-bit; the merge adds rounding error), {@link QuantizedMerge#DEQUANTIZE}
+     * returns float32 layers holding exactly {@code dequant(W) + scaling B A}, and dequantizes every
+     * other quantized layer too, so that the result is a plain float32 model.
+     */
+    public PeftModel mergeAndUnload(QuantizedMerge mode) {
+        requireActive();
+        if (mode == QuantizedMerge.REQUANTIZE) {
+            return mergeAndUnload();
+        }
+        unmerge();
+        // Dequantizing first makes the merge below a float32 merge: no re-quantization anywhere.
+        for (Map.Entry<String, LoraLayer> e : layers().entrySet()) {
+            if (e.getValue() instanceof LoraLinear && ((LoraLinear) e.getValue()).base() instanceof QuantizedLinear) {
+                ((LoraLinear) e.getValue()).dequantizeBase(model.manager());
+            }
+        }
+        mergeAndUnload();
+        ModelQuantizer.dequantizeAll(model);
+        return model;
     }
 
     /** Removes every LoRA layer without merging (the active adapter's modules_to_save stay). */

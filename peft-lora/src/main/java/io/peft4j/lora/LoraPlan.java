@@ -5,6 +5,7 @@ import io.peft4j.core.nn.Embedding;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.Names;
+import io.peft4j.core.quant.QuantizedLinear;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -137,6 +138,14 @@ final class LoraPlan {
             }
             return new Target(name, m, false, l.inFeatures(), l.outFeatures(), s);
         }
+        if (base instanceof QuantizedLinear) {
+            QuantizedLinear q = (QuantizedLinear) base;
+            if (config.initLoraWeights() == InitLoraWeights.PISSA) {
+                throw new IllegalArgumentException("init_lora_weights 'pissa' rewrites the base weight, but '" + name
+                        + "' is quantized; apply PiSSA before quantizing (as HF PEFT advises)");
+            }
+            return new Target(name, m, false, q.inFeatures(), q.outFeatures(), s);
+        }
         if (base instanceof Embedding) {
             if (config.useDora()) {
                 throw new IllegalArgumentException("use_dora: DoRA is supported on linear layers only, but target '" + name
@@ -171,7 +180,7 @@ final class LoraPlan {
     }
 
     private static boolean isLinear(Module m) {
-        return m instanceof Linear || m instanceof LoraLinear;
+        return m instanceof Linear || m instanceof QuantizedLinear || m instanceof LoraLinear;
     }
 
     private static boolean isEmbedding(Module m) {

@@ -30,12 +30,31 @@ class LoraMemoryStabilityTest {
     private static final long LIMIT_BYTES = 40L * 1024 * 1024;
 
 
+    private static LoraConfig config() {
+        return LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1f).useDora(true)
+                .targetModules("query", "value", "dense").excludeModules("pooler.dense")
+                .modulesToSave("classifier").build();
+    }
+
     @Test
     void residentMemoryIsFlatOverThousandsOfLoraSteps() {
         try (PeftModel m = TinyBert.classifier(1, 0.1f)) {
-            LoraModel.wrap(m, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1f).useDora(true)
-                    .targetModules("query", "value", "dense").excludeModules("pooler.dense")
-                    .modulesToSave("classifier").build());
+            LoraModel.wrap(m, config());
+            trainAndCheck(m, "LoRA");
+        }
+    }
+
+    /** QLoRA dequantizes every base weight in every forward (and DoRA's norm needs it again). */
+    @Test
+    void residentMemoryIsFlatOverThousandsOfQloraSteps() {
+        try (PeftModel m = TinyBert.classifier(1, 0.1f)) {
+            QLora.wrap(m, config());
+            trainAndCheck(m, "QLoRA");
+        }
+    }
+
+    private static void trainAndCheck(PeftModel m, String label) {
+        {
             long[] rss = new long[2];
             long[] last = {0};
             int size = 64;
@@ -57,7 +76,7 @@ class LoraMemoryStabilityTest {
             }).fit(TinyBert.task(size, 5), null);
             assertTrue(last[0] >= STEPS, "ran " + last[0] + " steps");
             long growth = rss[1] - rss[0];
-            System.out.println("LoRA memory: RSS " + rss[0] / 1048576 + " MB at step " + WARMUP + ", "
+            System.out.println(label + " memory: RSS " + rss[0] / 1048576 + " MB at step " + WARMUP + ", "
                     + rss[1] / 1048576 + " MB at step " + STEPS);
             assertTrue(growth < LIMIT_BYTES, "RSS grew by " + growth / 1024 + " KB from step " + WARMUP + " to " + STEPS);
         }

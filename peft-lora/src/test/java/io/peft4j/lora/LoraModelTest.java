@@ -80,7 +80,7 @@ class LoraModelTest {
                 assertTrue(lora.isMerged());
                 assertTrue(maxAbsDiff(unmerged, logits(m)) < 1e-5, "merged vs unmerged, DoRA=" + dora);
                 lora.unmerge();
-                float[] q = ((LoraLinear) lora.layers().get("bert.encoder.layer.0.attention.self.query")).base().weight().toFloatArray();
+                float[] q = ((Linear) ((LoraLinear) lora.layers().get("bert.encoder.layer.0.attention.self.query")).base()).weight().toFloatArray();
                 assertTrue(maxAbsDiff(q, before.get("bert.encoder.layer.0.attention.self.query.weight")) < 1e-6,
                         "unmerge restores the base weight");
                 assertTrue(maxAbsDiff(unmerged, logits(m)) < 1e-5);
@@ -109,7 +109,7 @@ class LoraModelTest {
             assertTrue(maxAbsDiff(base, logits(m)) < 1e-6);
             NDArray mag = m.parameter("bert.encoder.layer.0.attention.self.query.lora_magnitude_vector.default.weight")
                     .parameter().getArray();
-            NDArray w = ((LoraLinear) lora.layers().get("bert.encoder.layer.0.attention.self.query")).base().weight();
+            NDArray w = ((Linear) ((LoraLinear) lora.layers().get("bert.encoder.layer.0.attention.self.query")).base()).weight();
             assertTrue(maxAbsDiff(mag.toFloatArray(), w.norm(new int[] {1}).toFloatArray()) < 1e-6,
                     "magnitude starts as the row norms of W");
         }
@@ -123,7 +123,7 @@ class LoraModelTest {
             LoraModel lora = LoraModel.wrap(m, qv().initLoraWeights(InitLoraWeights.PISSA).build());
             LoraLinear q = (LoraLinear) lora.layers().get("bert.encoder.layer.0.attention.self.query");
             float s = q.settings("default").scaling();
-            float[] res = q.base().weight().toFloatArray();
+            float[] res = ((Linear) q.base()).weight().toFloatArray();
             float[] a = q.loraA("default").toFloatArray();
             float[] b = q.loraB("default").toFloatArray();
             int out = 32;
