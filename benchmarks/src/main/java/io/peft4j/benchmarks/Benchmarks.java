@@ -49,6 +49,8 @@ public final class Benchmarks {
         row(sb, scores, "forwardMerged", "forwardPlain");
         row(sb, scores, "trainStepFull", "trainStepFull");
         row(sb, scores, "trainStepLora", "trainStepFull");
+        row(sb, scores, "forwardQlora", "forwardPlain");
+        row(sb, scores, "trainStepQlora", "trainStepFull");
         Path out = Paths.get("target/kernels-benchmark.md");
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, sb.toString());

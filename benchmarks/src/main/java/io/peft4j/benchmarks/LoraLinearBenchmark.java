@@ -14,6 +14,7 @@ import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.Module;
 import io.peft4j.lora.LoraConfig;
 import io.peft4j.lora.LoraModel;
+import io.peft4j.lora.QLora;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -31,7 +32,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One 384 x 384 projection (MiniLM's query) on a batch of 32 x 64 tokens: the plain linear layer,
  * the same layer with an unmerged LoRA adapter, and with the adapter merged; forward alone and
- * forward + backward (full fine-tuning of the layer vs. training only the adapter).
+ * forward + backward (full fine-tuning of the layer vs. training only the adapter); and QLoRA, the
+ * adapter on the layer stored in NF4 with double quantization.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -46,6 +48,7 @@ public class LoraLinearBenchmark {
     private PeftModel plain;
     private PeftModel lora;
     private PeftModel merged;
+    private PeftModel qlora;
     private NDArray x;
 
     /** A model that is one linear layer named {@code proj}. */
@@ -83,6 +86,8 @@ public class LoraLinearBenchmark {
         LoraModel.wrap(lora, cfg);
         merged = model();
         LoraModel.wrap(merged, cfg).merge();
+        qlora = model();
+        QLora.wrap(qlora, cfg);
         x = plain.manager().randomNormal(new Shape(TOKENS, HIDDEN));
     }
 
@@ -91,6 +96,7 @@ public class LoraLinearBenchmark {
         plain.close();
         lora.close();
         merged.close();
+        qlora.close();
     }
 
     private float run(PeftModel m, boolean backward) {
@@ -131,5 +137,16 @@ public class LoraLinearBenchmark {
     @Benchmark
     public float trainStepLora() {
         return run(lora, true);
+    }
+
+    /** LoRA on the NF4 (double-quantized) layer: the base weight is dequantized in every forward. */
+    @Benchmark
+    public float forwardQlora() {
+        return run(qlora, false);
+    }
+
+    @Benchmark
+    public float trainStepQlora() {
+        return run(qlora, true);
     }
 }

@@ -8,6 +8,9 @@ import io.peft4j.core.strategy.full.FullFineTuning;
 import io.peft4j.core.strategy.full.FullFineTuningConfig;
 import io.peft4j.lora.LoraConfig;
 import io.peft4j.lora.LoraModel;
+import io.peft4j.lora.QLora;
+import io.peft4j.core.quant.QuantType;
+import io.peft4j.core.quant.QuantizationConfig;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,7 +21,9 @@ enum Method {
     FREEZE("freeze (classifier + last 2 layers)", 5e-4f),
     LORA_R4("LoRA r=4 (query, value)", 3e-3f),
     LORA_R8("LoRA r=8 (query, value)", 3e-3f),
-    LORA_R16("LoRA r=16 (query, value)", 3e-3f);
+    LORA_R16("LoRA r=16 (query, value)", 3e-3f),
+    QLORA_NF4_R8("QLoRA r=8 (query, value), NF4 + double quant", 3e-3f),
+    QLORA_INT8_R8("QLoRA r=8 (query, value), INT8 rows", 3e-3f);
 
     final String label;
     final float learningRate;
@@ -43,13 +48,25 @@ enum Method {
                 s.apply(model, c, "default");
                 return dir -> AdapterFiles.save(model, s, c, "default", dir);
             }
+            case QLORA_NF4_R8:
+            case QLORA_INT8_R8: {
+                QuantizationConfig q = this == QLORA_NF4_R8 ? QuantizationConfig.nf4()
+                        : QuantizationConfig.builder().type(QuantType.INT8).build();
+                LoraModel lora = QLora.wrap(model, loraConfig(8), q);
+                return lora::save;
+            }
             default: {
                 int r = this == LORA_R4 ? 4 : this == LORA_R8 ? 8 : 16;
-                LoraModel lora = LoraModel.wrap(model, LoraConfig.builder().r(r).loraAlpha(2 * r).loraDropout(0.1f)
-                        .targetModules("query", "value").modulesToSave("classifier").taskType("SEQ_CLS").build());
+                LoraModel lora = LoraModel.wrap(model, loraConfig(r));
                 return lora::save;
             }
         }
+    }
+
+    /** The adapter all LoRA rows share, at rank r: QLoRA rows differ from LoRA r=8 only in the base. */
+    private static LoraConfig loraConfig(int r) {
+        return LoraConfig.builder().r(r).loraAlpha(2 * r).loraDropout(0.1f)
+                .targetModules("query", "value").modulesToSave("classifier").taskType("SEQ_CLS").build();
     }
 
     interface Saver {

@@ -48,6 +48,7 @@ public final class TrainingRun {
             Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(ckpt, pretrained.hubName(), data.labels().size(), Pooling.MEAN)) {
                 Method.Saver saver = method.apply(model, ckpt.config().numHiddenLayers());
+                long weightBytes = model.weightBytes();
                 TrainingConfig cfg = TrainingConfig.builder().epochs(epochs).batchSize(BATCH)
                         .learningRate(method.learningRate).seed(SEED).progressBar(false).build();
                 List<Long> stamps = new ArrayList<>();
@@ -76,6 +77,7 @@ public final class TrainingRun {
                 result.put("mean_step_ms", sum / n);
                 result.put("accuracy", accuracy);
                 result.put("peak_rss_kb", peakRssKb());
+                result.put("weight_bytes", weightBytes);
             }
         }
         Files.writeString(out, result.toString());

@@ -26,22 +26,35 @@ import java.util.Locale;
  * <p>Argument: the directory to save the adapter to (default: a new temporary directory).
  */
 public final class LoraExample {
-    private static final int MAX_TOKENS = 64;
-    private static final long SEED = 42;
+    static final int MAX_TOKENS = 64;
+    static final long SEED = 42;
 
     private LoraExample() {}
 
-    public static void main(String[] args) throws Exception {
-        PretrainedEncoder pretrained = PretrainedEncoder.ALL_MINILM_L6_V2;
-        BertCheckpoint checkpoint = pretrained.checkpoint();
-        Path adapterDir = args.length > 0 ? Paths.get(args[0]) : Files.createTempDirectory("peft4j-lora-adapter");
-        LoraConfig config = LoraConfig.builder()
+    /** The adapter: r = 8 on query and value, alpha 16, dropout 0.1, the classifier trained in full. */
+    static LoraConfig loraConfig() {
+        return LoraConfig.builder()
                 .r(8).loraAlpha(16).loraDropout(0.1f)
                 .targetModules("query", "value")
                 .modulesToSave("classifier")
                 .taskType("SEQ_CLS")
                 .build();
-        TrainingConfig training = TrainingConfig.builder().epochs(5).batchSize(16).learningRate(3e-3f).seed(SEED).build();
+    }
+
+    static TrainingConfig trainingConfig() {
+        return trainingBuilder().build();
+    }
+
+    static TrainingConfig.Builder trainingBuilder() {
+        return TrainingConfig.builder().epochs(5).batchSize(16).learningRate(3e-3f).seed(SEED);
+    }
+
+    public static void main(String[] args) throws Exception {
+        PretrainedEncoder pretrained = PretrainedEncoder.ALL_MINILM_L6_V2;
+        BertCheckpoint checkpoint = pretrained.checkpoint();
+        Path adapterDir = args.length > 0 ? Paths.get(args[0]) : Files.createTempDirectory("peft4j-lora-adapter");
+        LoraConfig config = loraConfig();
+        TrainingConfig training = trainingConfig();
         try (TextTokenizer tokenizer = pretrained.tokenizer(MAX_TOKENS)) {
             TopicsDataset data = TopicsDataset.load(tokenizer);
             int numLabels = data.labels().size();

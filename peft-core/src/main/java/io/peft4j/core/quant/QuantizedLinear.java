@@ -153,7 +153,9 @@ public final class QuantizedLinear extends Module {
             // the first operand's): lent to a scratch manager, every intermediate dies with it and
             // only the dequantized weight moves on to the step.
             weight.tempAttach(work);
-            pairs.tempAttach(work);
+            if (pairs != null) {
+                pairs.tempAttach(work);
+            }
             w = Quantization.dequantizeHere(weight, pairs);
             if (w.getDataType() != compute) {
                 w = w.toType(compute, false);
@@ -183,7 +185,9 @@ public final class QuantizedLinear extends Module {
     /** Frees the codes and quant state; the bias goes with the model's parameters. */
     public void closeWeight() {
         weight.close();
-        pairs.close();
+        if (pairs != null) {
+            pairs.close();
+        }
     }
 
     @Override

@@ -22,11 +22,17 @@ import org.junit.jupiter.api.Test;
 class QuantizedLinearTest {
     @Test
     void forwardAndInputGradientUseTheDequantizedWeight() {
+        for (QuantType type : QuantType.values()) {
+            forwardAndInputGradient(QuantizationConfig.builder().type(type).build());
+        }
+    }
+
+    private static void forwardAndInputGradient(QuantizationConfig config) {
         try (NDManager m = Compute.newManager()) {
             Linear dense = new Linear(128, 48, true);
             dense.initializeMissing(m);
             dense.setParameterArray("bias", m.randomNormal(new Shape(48)));
-            QuantizedLinear q = QuantizedLinear.quantize(dense, QuantizationConfig.nf4(), m, "layer");
+            QuantizedLinear q = QuantizedLinear.quantize(dense, config, m, "layer");
             float[] w = q.dequantizedWeight(m).toFloatArray();
             float[] b = q.bias().toFloatArray();
             q.bias().setRequiresGradient(true);
