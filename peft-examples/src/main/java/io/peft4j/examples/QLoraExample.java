@@ -56,7 +56,7 @@ public final class QLoraExample {
                 saveQuantizedBase(model, checkpoint, baseDir);
                 LoraModel lora = LoraModel.wrap(model, LoraExample.loraConfig());
                 System.out.printf(Locale.ROOT, "Model weights: %.1f MB float32 -> %.1f MB with %d linear layers in 4 bits%n",
-                        before / 1e6, model.weightBytes() / 1e6, BnbCheckpoint.quantizedLayers(model).size());
+                        before / 1e6, model.weightBytes() / 1e6, ModelQuantizer.quantizedLayers(model).size());
                 System.out.println(model.trainableReport());
                 Trainer trainer = new Trainer(model, LoraExample.trainingConfig());
                 System.out.printf(Locale.ROOT, "Test accuracy before training: %.4f%n", trainer.evaluate(data.test()));

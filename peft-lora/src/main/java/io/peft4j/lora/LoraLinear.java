@@ -8,6 +8,7 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.UniformInitializer;
 
 import io.peft4j.core.nn.Linear;
+import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.ModuleDict;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
@@ -74,20 +75,9 @@ public final class LoraLinear extends LoraLayer {
         return base instanceof QuantizedLinear ? (QuantizedLinear) base : null;
     }
 
-    private long inFeatures() {
-        return quantizedBase() != null ? quantizedBase().inFeatures() : ((Linear) base).inFeatures();
-    }
-
-    private long outFeatures() {
-        return quantizedBase() != null ? quantizedBase().outFeatures() : ((Linear) base).outFeatures();
-    }
-
-    private boolean baseHasBias() {
-        return quantizedBase() != null ? quantizedBase().hasBias() : ((Linear) base).hasBias();
-    }
-
-    private NDArray baseBias() {
-        return quantizedBase() != null ? quantizedBase().bias() : ((Linear) base).bias();
+    /** Shapes and bias of the base, whichever way it stores its weight. */
+    private LinearLayer linear() {
+        return (LinearLayer) base;
     }
 
     /**
@@ -109,8 +99,8 @@ public final class LoraLinear extends LoraLayer {
 
     @Override
     protected void createAdapter(String name, AdapterSettings s, InitLoraWeights init, NDManager manager) {
-        long in = inFeatures();
-        long out = outFeatures();
+        long in = linear().inFeatures();
+        long out = linear().outFeatures();
         int r = s.r();
         Initializer initA;
         Initializer initB = Initializer.ZEROS;
@@ -143,10 +133,7 @@ public final class LoraLinear extends LoraLayer {
             DoraMagnitude m = new DoraMagnitude(out);
             NDArray norm;
             try (NDManager tmp = manager.newSubManager()) {
-                NDArray w = quantizedBase() != null ? denseWeight(tmp) : ((Linear) base).weight();
-                if (quantizedBase() == null) {
-                    w.tempAttach(tmp);
-                }
+                NDArray w = readBaseWeight(tmp);
                 a.weight().tempAttach(tmp);
                 b.weight().tempAttach(tmp);
                 norm = w.add(b.weight().matMul(a.weight()).mul(s.scaling())).norm(new int[] {1});
@@ -246,7 +233,7 @@ public final class LoraLinear extends LoraLayer {
         NDArray magScale = scalar(x, 1f).mul(magnitude(adapter)).div(norm);
         NDArray baseOut;
         if (dropped == x) {
-            baseOut = baseHasBias() ? result.sub(baseBias()) : result;
+            baseOut = linear().hasBias() ? result.sub(linear().bias()) : result;
         } else {
             baseOut = linear(dropped, w);
         }

@@ -291,7 +291,7 @@ public final class LoraModel {
         unmerge();
         // Dequantizing first makes the merge below a float32 merge: no re-quantization anywhere.
         for (Map.Entry<String, LoraLayer> e : layers().entrySet()) {
-            if (e.getValue() instanceof LoraLinear && ((LoraLinear) e.getValue()).base() instanceof QuantizedLinear) {
+            if (e.getValue() instanceof LoraLinear) {
                 ((LoraLinear) e.getValue()).dequantizeBase(model.manager());
             }
         }

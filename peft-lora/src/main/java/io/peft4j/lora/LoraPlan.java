@@ -2,7 +2,7 @@ package io.peft4j.lora;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.nn.Embedding;
-import io.peft4j.core.nn.Linear;
+import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.Names;
 import io.peft4j.core.quant.QuantizedLinear;
@@ -130,21 +130,19 @@ final class LoraPlan {
         int r = config.rankFor(name);
         float alpha = config.alphaFor(name);
         AdapterSettings s = new AdapterSettings(r, alpha, config.useRslora(), config.loraDropout(), config.useDora());
-        if (base instanceof Linear) {
-            Linear l = (Linear) base;
-            if (config.initLoraWeights() == InitLoraWeights.PISSA && r > Math.min(l.inFeatures(), l.outFeatures())) {
-                throw new IllegalArgumentException("PiSSA on '" + name + "' needs r <= " + Math.min(l.inFeatures(), l.outFeatures())
-                        + ", got r = " + r);
+        if (base instanceof LinearLayer) {
+            LinearLayer l = (LinearLayer) base;
+            if (config.initLoraWeights() == InitLoraWeights.PISSA) {
+                if (base instanceof QuantizedLinear) {
+                    throw new IllegalArgumentException("init_lora_weights 'pissa' rewrites the base weight, but '" + name
+                            + "' is quantized; apply PiSSA before quantizing (as HF PEFT advises)");
+                }
+                if (r > Math.min(l.inFeatures(), l.outFeatures())) {
+                    throw new IllegalArgumentException("PiSSA on '" + name + "' needs r <= "
+                            + Math.min(l.inFeatures(), l.outFeatures()) + ", got r = " + r);
+                }
             }
             return new Target(name, m, false, l.inFeatures(), l.outFeatures(), s);
-        }
-        if (base instanceof QuantizedLinear) {
-            QuantizedLinear q = (QuantizedLinear) base;
-            if (config.initLoraWeights() == InitLoraWeights.PISSA) {
-                throw new IllegalArgumentException("init_lora_weights 'pissa' rewrites the base weight, but '" + name
-                        + "' is quantized; apply PiSSA before quantizing (as HF PEFT advises)");
-            }
-            return new Target(name, m, false, q.inFeatures(), q.outFeatures(), s);
         }
         if (base instanceof Embedding) {
             if (config.useDora()) {
@@ -180,7 +178,7 @@ final class LoraPlan {
     }
 
     private static boolean isLinear(Module m) {
-        return m instanceof Linear || m instanceof QuantizedLinear || m instanceof LoraLinear;
+        return m instanceof LinearLayer || m instanceof LoraLinear;
     }
 
     private static boolean isEmbedding(Module m) {

@@ -10,7 +10,7 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 
 /** {@code y = x W^T + b}, with {@code weight} stored {@code [out, in]} as in PyTorch and transformers. */
-public class Linear extends Module {
+public class Linear extends Module implements LinearLayer {
     private final long inFeatures;
     private final long outFeatures;
     private final boolean hasBias;
@@ -35,14 +35,17 @@ public class Linear extends Module {
         return ModuleKind.LINEAR;
     }
 
+    @Override
     public long inFeatures() {
         return inFeatures;
     }
 
+    @Override
     public long outFeatures() {
         return outFeatures;
     }
 
+    @Override
     public boolean hasBias() {
         return hasBias;
     }
@@ -51,7 +54,7 @@ public class Linear extends Module {
         return param("weight");
     }
 
-    /** The bias, or null when the layer has none. */
+    @Override
     public NDArray bias() {
         return hasBias ? param("bias") : null;
     }

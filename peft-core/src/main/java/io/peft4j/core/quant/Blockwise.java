@@ -47,8 +47,7 @@ final class Blockwise {
         if (near.identity()) {
             return rank;
         }
-        int[] map = java.util.Arrays.copyOf(near.codeOfRank, near.midpoints.length + 1);
-        NDArray lookup = scaled.getManager().create(map);
+        NDArray lookup = scaled.getManager().create(near.codeOfRank);
         return lookup.get(new NDIndex("{}", rank.toType(DataType.INT64, false)));
     }
 

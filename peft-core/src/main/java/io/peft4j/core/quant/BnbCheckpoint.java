@@ -10,7 +10,6 @@ import ai.djl.nn.Parameter;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -91,17 +90,6 @@ public final class BnbCheckpoint {
             old.parameters().values().forEach(Parameter::close);
         }
         return rest;
-    }
-
-    /** Names of the quantized layers of a model. */
-    public static List<String> quantizedLayers(ModuleTree tree) {
-        List<String> out = new ArrayList<>();
-        tree.namedModules().forEach((k, v) -> {
-            if (v instanceof QuantizedLinear) {
-                out.add(k);
-            }
-        });
-        return out;
     }
 
 }

@@ -49,14 +49,20 @@ public final class ModelQuantizer {
         return quantizeLinears(tree, config, name -> true);
     }
 
+    /** Names of the quantized layers of a model, in module order. */
+    public static List<String> quantizedLayers(ModuleTree tree) {
+        List<String> out = new ArrayList<>();
+        tree.namedModules().forEach((k, v) -> {
+            if (v instanceof QuantizedLinear) {
+                out.add(k);
+            }
+        });
+        return out;
+    }
+
     /** Replaces every quantized layer by a float32 {@link Linear} with its dequantized weight; returns their names. */
     public static List<String> dequantizeAll(ModuleTree tree) {
-        List<String> names = new ArrayList<>();
-        for (Map.Entry<String, Module> e : tree.namedModules().entrySet()) {
-            if (e.getValue() instanceof QuantizedLinear) {
-                names.add(e.getKey());
-            }
-        }
+        List<String> names = quantizedLayers(tree);
         for (String name : names) {
             QuantizedLinear q = (QuantizedLinear) tree.module(name);
             tree.replaceModule(name, q.toLinear(tree.manager()));

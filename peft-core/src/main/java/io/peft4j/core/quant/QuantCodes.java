@@ -122,13 +122,13 @@ public final class QuantCodes {
     }
 
     /**
-     * For each code index, its rank in ascending order of value, and the midpoints between
-     * consecutive ascending values: the nearest code of x is the one whose rank is the number of
-     * midpoints below x (ties go to the lower value, as bitsandbytes' argmin does).
+     * The distinct table values in ascending order, with the code index of each and the midpoints
+     * between neighbours: the nearest code of x is the one whose rank is the number of midpoints
+     * below x (ties go to the lower value, as bitsandbytes' argmin does).
      */
     static final class Nearest {
         final float[] midpoints;
-        /** code index of the k-th smallest value. */
+        /** code index of the k-th smallest distinct value. */
         final int[] codeOfRank;
 
         Nearest(float[] code) {
@@ -138,18 +138,14 @@ public final class QuantCodes {
             }
             // Stable on equal values (FP4's +0 and -0): the lower code index wins, as argmin picks it.
             Arrays.sort(order, (a, b) -> Float.compare(code[a] == 0f ? 0f : code[a], code[b] == 0f ? 0f : code[b]));
-            codeOfRank = new int[code.length];
-            for (int i = 0; i < order.length; i++) {
-                codeOfRank[i] = order[i];
-            }
             int distinct = 0;
             float[] values = new float[code.length];
             int[] rankCode = new int[code.length];
-            for (int i = 0; i < order.length; i++) {
-                float v = code[order[i]] == 0f ? 0f : code[order[i]];
+            for (int i : order) {
+                float v = code[i] == 0f ? 0f : code[i];
                 if (distinct == 0 || v != values[distinct - 1]) {
                     values[distinct] = v;
-                    rankCode[distinct] = order[i];
+                    rankCode[distinct] = i;
                     distinct++;
                 }
             }
@@ -157,11 +153,11 @@ public final class QuantCodes {
             for (int i = 0; i + 1 < distinct; i++) {
                 midpoints[i] = (values[i] + values[i + 1]) / 2f;
             }
-            System.arraycopy(rankCode, 0, codeOfRank, 0, distinct);
+            codeOfRank = Arrays.copyOf(rankCode, distinct);
         }
 
         boolean identity() {
-            for (int i = 0; i <= midpoints.length; i++) {
+            for (int i = 0; i < codeOfRank.length; i++) {
                 if (codeOfRank[i] != i) {
                     return false;
                 }

@@ -11,6 +11,7 @@ import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
 
 import io.peft4j.core.nn.Linear;
+import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
 
@@ -20,7 +21,7 @@ import io.peft4j.core.nn.ModuleKind;
  * compute dtype; autograd carries gradients to the input (and the bias when it trains) through that
  * dequantized copy, never to the codes. The bias stays a float32 parameter named {@code bias}.
  */
-public final class QuantizedLinear extends Module {
+public final class QuantizedLinear extends Module implements LinearLayer {
     private final long inFeatures;
     private final long outFeatures;
     private final boolean hasBias;
@@ -90,19 +91,22 @@ public final class QuantizedLinear extends Module {
         return ModuleKind.LINEAR;
     }
 
+    @Override
     public long inFeatures() {
         return inFeatures;
     }
 
+    @Override
     public long outFeatures() {
         return outFeatures;
     }
 
+    @Override
     public boolean hasBias() {
         return hasBias;
     }
 
-    /** The bias, or null when the layer has none. */
+    @Override
     public NDArray bias() {
         return hasBias ? param("bias") : null;
     }

@@ -165,7 +165,7 @@ class BnbTensorsTest {
             BertCheckpoint ckpt = BertCheckpoint.readHfDirectory(hf);
             try (PeftModel back = Bert.sequenceClassifier(ckpt, "tiny", 2, io.peft4j.core.model.bert.Pooling.MEAN);
                     NDManager io = Compute.newManager()) {
-                assertEquals(BnbCheckpoint.quantizedLayers(m).size(), BnbCheckpoint.quantizedLayers(back).size());
+                assertEquals(ModelQuantizer.quantizedLayers(m).size(), ModelQuantizer.quantizedLayers(back).size());
                 // same classifier so the logits compare
                 back.module("classifier").setParameterArray("weight", ((io.peft4j.core.nn.Linear) m.module("classifier")).weight().duplicate());
                 NDList in = TinyBert.task(4, 1).inputs(io, new int[] {0, 1, 2, 3});
