@@ -10,6 +10,7 @@ import io.peft4j.core.model.bert.BertCheckpoint;
 import io.peft4j.core.model.bert.Pooling;
 import io.peft4j.core.model.bert.PretrainedEncoder;
 import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.task.Metrics;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.examples.TopicsDataset;
@@ -55,7 +56,7 @@ public final class TrainingRun {
                 Trainer trainer = new Trainer(model, cfg).onStep(s -> stamps.add(System.nanoTime()));
                 stamps.add(System.nanoTime());
                 trainer.fit(data.train(), null);
-                double accuracy = trainer.evaluate(data.test());
+                double accuracy = trainer.evaluate(data.test()).get(Metrics.ACCURACY);
                 Path dir = Files.createTempDirectory("peft4j-bench-" + method.name().toLowerCase());
                 saver.save(dir);
                 long bytes;

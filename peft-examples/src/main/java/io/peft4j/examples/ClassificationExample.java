@@ -11,6 +11,7 @@ import io.peft4j.core.strategy.freeze.FreezeConfig;
 import io.peft4j.core.strategy.freeze.FreezeStrategy;
 import io.peft4j.core.strategy.full.FullFineTuning;
 import io.peft4j.core.strategy.full.FullFineTuningConfig;
+import io.peft4j.core.task.Metrics;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 
@@ -60,7 +61,7 @@ public final class ClassificationExample {
             // Before training: the pretrained encoder with a freshly initialized head.
             io.peft4j.core.Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
-                double acc = new Trainer(model, TrainingConfig.builder().batchSize(32).build()).evaluate(data.test());
+                double acc = new Trainer(model, TrainingConfig.builder().batchSize(32).build()).evaluate(data.test()).get(Metrics.ACCURACY);
                 rows.add(new Row("before training (random head)", "0", acc, 0));
             }
 
@@ -82,7 +83,7 @@ public final class ClassificationExample {
             io.peft4j.core.Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
                 AdapterFiles.load(model, adapterDir, "default");
-                double acc = new Trainer(model, TrainingConfig.builder().batchSize(32).build()).evaluate(data.test());
+                double acc = new Trainer(model, TrainingConfig.builder().batchSize(32).build()).evaluate(data.test()).get(Metrics.ACCURACY);
                 System.out.printf(Locale.ROOT, "Freeze adapter saved to %s and reloaded onto a fresh base: test accuracy %.4f%n",
                         adapterDir, acc);
             }
@@ -109,7 +110,7 @@ public final class ClassificationExample {
         Trainer trainer = new Trainer(model, cfg);
         trainer.fit(data.train(), data.test());
         double secs = (System.nanoTime() - t0) / 1e9;
-        double acc = trainer.evaluate(data.test());
+        double acc = trainer.evaluate(data.test()).get(Metrics.ACCURACY);
         return new Row(name, String.format(Locale.ROOT, "%,d", model.trainableReport().trainable()), acc, secs);
     }
 }

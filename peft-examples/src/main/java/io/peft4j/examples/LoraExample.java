@@ -7,6 +7,7 @@ import io.peft4j.core.model.bert.BertCheckpoint;
 import io.peft4j.core.model.bert.Pooling;
 import io.peft4j.core.model.bert.PretrainedEncoder;
 import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.task.Metrics;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.lora.LoraConfig;
@@ -69,10 +70,10 @@ public final class LoraExample {
                 System.out.println("LoRA " + config.toJson());
                 System.out.println(model.trainableReport());
                 Trainer trainer = new Trainer(model, training);
-                System.out.printf(Locale.ROOT, "Test accuracy before training: %.4f%n", trainer.evaluate(data.test()));
+                System.out.printf(Locale.ROOT, "Test accuracy before training: %.4f%n", trainer.evaluate(data.test()).get(Metrics.ACCURACY));
                 long t0 = System.nanoTime();
                 trainer.fit(data.train(), data.test());
-                trainedAccuracy = trainer.evaluate(data.test());
+                trainedAccuracy = trainer.evaluate(data.test()).get(Metrics.ACCURACY);
                 System.out.printf(Locale.ROOT, "Test accuracy after training:  %.4f  (%.1f s)%n", trainedAccuracy,
                         (System.nanoTime() - t0) / 1e9);
                 lora.save(adapterDir);
@@ -82,10 +83,10 @@ public final class LoraExample {
             try (PeftModel fresh = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
                 LoraModel lora = LoraModel.load(fresh, adapterDir, false);
                 Trainer eval = new Trainer(fresh, TrainingConfig.builder().batchSize(32).build());
-                System.out.printf(Locale.ROOT, "Reloaded onto a fresh base model: test accuracy %.4f%n", eval.evaluate(data.test()));
+                System.out.printf(Locale.ROOT, "Reloaded onto a fresh base model: test accuracy %.4f%n", eval.evaluate(data.test()).get(Metrics.ACCURACY));
                 lora.mergeAndUnload();
                 System.out.printf(Locale.ROOT, "After merge-and-unload (plain BERT, no LoRA layers): test accuracy %.4f%n",
-                        eval.evaluate(data.test()));
+                        eval.evaluate(data.test()).get(Metrics.ACCURACY));
             }
         }
     }

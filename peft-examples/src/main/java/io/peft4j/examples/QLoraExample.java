@@ -11,6 +11,7 @@ import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.quant.BnbCheckpoint;
 import io.peft4j.core.quant.ModelQuantizer;
 import io.peft4j.core.quant.QuantizationConfig;
+import io.peft4j.core.task.Metrics;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.lora.LoraConfig;
@@ -59,10 +60,10 @@ public final class QLoraExample {
                         before / 1e6, model.weightBytes() / 1e6, ModelQuantizer.quantizedLayers(model).size());
                 System.out.println(model.trainableReport());
                 Trainer trainer = new Trainer(model, LoraExample.trainingConfig());
-                System.out.printf(Locale.ROOT, "Test accuracy before training: %.4f%n", trainer.evaluate(data.test()));
+                System.out.printf(Locale.ROOT, "Test accuracy before training: %.4f%n", trainer.evaluate(data.test()).get(Metrics.ACCURACY));
                 long t0 = System.nanoTime();
                 trainer.fit(data.train(), data.test());
-                System.out.printf(Locale.ROOT, "Test accuracy after training:  %.4f  (%.1f s)%n", trainer.evaluate(data.test()),
+                System.out.printf(Locale.ROOT, "Test accuracy after training:  %.4f  (%.1f s)%n", trainer.evaluate(data.test()).get(Metrics.ACCURACY),
                         (System.nanoTime() - t0) / 1e9);
                 lora.save(adapterDir);
                 System.out.println("Adapter saved to " + adapterDir + "; 4-bit base (bitsandbytes layout) to " + baseDir);
@@ -73,10 +74,10 @@ public final class QLoraExample {
                 LoraModel lora = LoraModel.load(fresh, adapterDir, false);
                 Trainer eval = new Trainer(fresh, TrainingConfig.builder().batchSize(32).build());
                 System.out.printf(Locale.ROOT, "Reloaded (4-bit base from its file + adapter): test accuracy %.4f%n",
-                        eval.evaluate(data.test()));
+                        eval.evaluate(data.test()).get(Metrics.ACCURACY));
                 lora.mergeAndUnload(QuantizedMerge.DEQUANTIZE);
                 System.out.printf(Locale.ROOT, "Merged into a float32 model (%.1f MB): test accuracy %.4f%n",
-                        fresh.weightBytes() / 1e6, eval.evaluate(data.test()));
+                        fresh.weightBytes() / 1e6, eval.evaluate(data.test()).get(Metrics.ACCURACY));
             }
         }
     }
@@ -107,7 +108,7 @@ public final class QLoraExample {
                 }
                 Trainer trainer = new Trainer(model, LoraExample.trainingBuilder().progressBar(false).build());
                 trainer.fit(data.train(), null);
-                return trainer.evaluate(data.test());
+                return trainer.evaluate(data.test()).get(Metrics.ACCURACY);
             }
         }
     }

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.testing.TinyBert;
-import io.peft4j.core.train.Batches;
+import io.peft4j.core.data.Batches;
 
 /** Shared helpers: logits of a tiny model on a fixed batch, and max absolute differences. */
 final class LoraFixtures {
@@ -15,7 +15,7 @@ final class LoraFixtures {
 
     static float[] logits(PeftModel model, boolean training) {
         try (NDManager m = model.manager().newSubManager()) {
-            NDList in = BATCH.inputs(m, new int[] {0, 1, 2, 3, 4, 5});
+            NDList in = TinyBert.modelInputs(BATCH.batch(m, new int[] {0, 1, 2, 3, 4, 5}));
             return model.forward(in, training).head().toFloatArray();
         }
     }

@@ -53,7 +53,7 @@ class LoraModelTest {
             }
             try (NDManager step = m.manager().newSubManager();
                     GradientCollector gc = Compute.engine().newGradientCollector()) {
-                NDList in = LoraFixtures.BATCH.inputs(step, new int[] {0, 1, 2, 3});
+                NDList in = TinyBert.modelInputs(LoraFixtures.BATCH.batch(step, new int[] {0, 1, 2, 3}));
                 NDArray out = m.forward(in, true).head();
                 gc.backward(out.square().sum());
             }

@@ -61,7 +61,7 @@ class QLoraTest {
             assertTrue(m.weightBytes() < denseBytes);
             try (NDManager step = m.manager().newSubManager();
                     GradientCollector gc = Compute.engine().newGradientCollector()) {
-                NDList in = LoraFixtures.BATCH.inputs(step, new int[] {0, 1, 2, 3});
+                NDList in = TinyBert.modelInputs(LoraFixtures.BATCH.batch(step, new int[] {0, 1, 2, 3}));
                 gc.backward(m.forward(in, true).head().square().sum());
             }
             for (NamedParameter p : m.namedParameters()) {

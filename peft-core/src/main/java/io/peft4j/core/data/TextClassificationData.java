@@ -1,6 +1,5 @@
 package io.peft4j.core.data;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 
@@ -9,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.peft4j.core.model.bert.TextTokenizer;
-import io.peft4j.core.train.Batches;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -117,21 +115,21 @@ public final class TextClassificationData implements Batches {
         return labels[i];
     }
 
+    /** {@code input_ids}, {@code attention_mask}, {@code token_type_ids} from the tokenizer, and int64 {@code labels}. */
     @Override
-    public NDList inputs(NDManager manager, int[] indices) {
-        List<String> batch = new ArrayList<>(indices.length);
-        for (int i : indices) {
-            batch.add(texts.get(i));
-        }
-        return tokenizer.encode(manager, batch);
-    }
-
-    @Override
-    public NDArray labels(NDManager manager, int[] indices) {
+    public Batch batch(NDManager manager, int[] indices) {
+        List<String> texts = new ArrayList<>(indices.length);
         long[] out = new long[indices.length];
         for (int i = 0; i < indices.length; i++) {
+            texts.add(this.texts.get(indices[i]));
             out[i] = labels[indices[i]];
         }
-        return manager.create(out);
+        NDList enc = tokenizer.encode(manager, texts);
+        return Batch.builder(indices.length)
+                .put(Batch.INPUT_IDS, enc.get(0))
+                .put(Batch.ATTENTION_MASK, enc.get(1))
+                .put(Batch.TOKEN_TYPE_IDS, enc.get(2))
+                .put(Batch.LABELS, manager.create(out))
+                .build();
     }
 }

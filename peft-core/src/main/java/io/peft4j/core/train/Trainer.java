@@ -1,17 +1,20 @@
 package io.peft4j.core.train;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
-import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 import ai.djl.training.util.ProgressBar;
 
 import io.peft4j.core.Compute;
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.data.Batch;
+import io.peft4j.core.data.Batches;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
 import io.peft4j.core.nn.NamedParameter;
+import io.peft4j.core.task.Metrics;
+import io.peft4j.core.task.SequenceClassification;
+import io.peft4j.core.task.Task;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +32,7 @@ import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
- * Trains a model's trainable parameters for classification with cross-entropy: AdamW, linear
+ * Trains a model's trainable parameters on a {@link Task}'s loss: AdamW, linear
  * warm-up and decay, global-norm clipping, gradient accumulation, evaluation after each epoch,
  * checkpoints and resumption.
  *
@@ -42,14 +45,19 @@ import java.util.function.LongConsumer;
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
-    private static final SoftmaxCrossEntropyLoss CROSS_ENTROPY = new SoftmaxCrossEntropyLoss();
-
     private final PeftModel model;
+    private final Task task;
     private final TrainingConfig config;
     private LongConsumer stepListener = s -> { };
 
+    /** A trainer for sequence classification, the task of {@link io.peft4j.core.model.bert.BertForSequenceClassification}. */
     public Trainer(PeftModel model, TrainingConfig config) {
+        this(model, new SequenceClassification(), config);
+    }
+
+    public Trainer(PeftModel model, Task task, TrainingConfig config) {
         this.model = model;
+        this.task = task;
         this.config = config;
     }
 
@@ -126,8 +134,8 @@ public final class Trainer {
                     bar.end();
                 }
                 double secs = (System.nanoTime() - started) / 1e9;
-                double acc = eval == null ? Double.NaN : evaluate(eval);
-                EpochResult r = new EpochResult(epoch + 1, lossCount == 0 ? Double.NaN : lossSum / lossCount, acc,
+                Metrics metrics = eval == null ? null : evaluate(eval);
+                EpochResult r = new EpochResult(epoch + 1, lossCount == 0 ? Double.NaN : lossSum / lossCount, metrics,
                         examples / Math.max(secs, 1e-9));
                 LOG.info("{}", r);
                 results.add(r);
@@ -148,11 +156,9 @@ public final class Trainer {
         double lossSum = 0;
         try (NDManager sm = model.manager().newSubManager()) {
             for (int[] idx : micro) {
-                NDList inputs = train.inputs(sm, idx);
-                NDArray labels = train.labels(sm, idx);
+                Batch batch = train.batch(sm, idx);
                 try (GradientCollector gc = Compute.engine().newGradientCollector()) {
-                    NDArray logits = model.forward(inputs, true).singletonOrThrow();
-                    NDArray loss = crossEntropy(logits, labels);
+                    NDArray loss = task.loss(model, batch, true);
                     float value = loss.getFloat();
                     if (!Float.isFinite(value)) {
                         throw new TrainingDivergedException(step, value);
@@ -195,34 +201,9 @@ public final class Trainer {
         }
     }
 
-    /** Mean cross-entropy of logits {@code [B, C]} against integer labels {@code [B]}. */
-    static NDArray crossEntropy(NDArray logits, NDArray labels) {
-        // DJL's loss picks the label's log-probability; a one-hot product would turn -inf * 0 into NaN.
-        return CROSS_ENTROPY.evaluate(new NDList(labels), new NDList(logits));
-    }
-
-    /** Accuracy of argmax predictions, in inference mode (no dropout, no gradients). */
-    public double evaluate(Batches data) {
-        int n = data.size();
-        long correct = 0;
-        for (int from = 0; from < n; from += config.batchSize()) {
-            int to = Math.min(n, from + config.batchSize());
-            int[] idx = new int[to - from];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = from + i;
-            }
-            try (NDManager sm = model.manager().newSubManager()) {
-                NDArray logits = model.forward(data.inputs(sm, idx), false).singletonOrThrow();
-                long[] pred = logits.argMax(1).toLongArray();
-                long[] gold = data.labels(sm, idx).toLongArray();
-                for (int i = 0; i < pred.length; i++) {
-                    if (pred[i] == gold[i]) {
-                        correct++;
-                    }
-                }
-            }
-        }
-        return n == 0 ? Double.NaN : (double) correct / n;
+    /** The task's metrics on {@code data}, in inference mode (no dropout, no gradients). */
+    public Metrics evaluate(Batches data) {
+        return task.evaluate(model, data, config.batchSize());
     }
 
     private int[] shuffled(int n, int epoch) {

@@ -168,7 +168,7 @@ class BnbTensorsTest {
                 assertEquals(ModelQuantizer.quantizedLayers(m).size(), ModelQuantizer.quantizedLayers(back).size());
                 // same classifier so the logits compare
                 back.module("classifier").setParameterArray("weight", ((io.peft4j.core.nn.Linear) m.module("classifier")).weight().duplicate());
-                NDList in = TinyBert.task(4, 1).inputs(io, new int[] {0, 1, 2, 3});
+                NDList in = TinyBert.modelInputs(TinyBert.task(4, 1).batch(io, new int[] {0, 1, 2, 3}));
                 float[] a = m.forward(in, false).get(0).toFloatArray();
                 float[] b = back.forward(in, false).get(0).toFloatArray();
                 assertArrayEquals(a, b, 0f);

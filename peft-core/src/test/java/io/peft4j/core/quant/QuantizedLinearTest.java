@@ -75,7 +75,7 @@ class QuantizedLinearTest {
         try (PeftModel model = TinyBert.classifier(2, 0f); NDManager io = Compute.newManager()) {
             long before = model.weightBytes();
             long total = model.trainableReport().total();
-            NDList in = TinyBert.task(4, 3).inputs(io, new int[] {0, 1, 2, 3});
+            NDList in = TinyBert.modelInputs(TinyBert.task(4, 3).batch(io, new int[] {0, 1, 2, 3}));
             float[] dense = model.forward(in, false).get(0).toFloatArray();
             java.util.List<String> names = ModelQuantizer.quantizeLinears(model,
                     QuantizationConfig.builder().skipModules("classifier").build());

@@ -1,7 +1,5 @@
 package io.peft4j.core.testing;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
@@ -10,7 +8,8 @@ import io.peft4j.core.PeftModel;
 import io.peft4j.core.model.bert.BertConfig;
 import io.peft4j.core.model.bert.BertForSequenceClassification;
 import io.peft4j.core.model.bert.Pooling;
-import io.peft4j.core.train.Batches;
+import io.peft4j.core.data.Batch;
+import io.peft4j.core.data.Batches;
 
 import java.util.Random;
 
@@ -34,6 +33,11 @@ public final class TinyBert {
                 manager, "tiny-bert", "BertForSequenceClassification");
         model.initializeMissing();
         return model;
+    }
+
+    /** The positional inputs a BERT module takes ({@code input_ids}, {@code attention_mask}) from a batch. */
+    public static ai.djl.ndarray.NDList modelInputs(Batch batch) {
+        return new ai.djl.ndarray.NDList(batch.require(Batch.INPUT_IDS), batch.require(Batch.ATTENTION_MASK));
     }
 
     /** Label 1 when token 7 occurs in the sequence: learnable by attention and pooling. */
@@ -62,24 +66,21 @@ public final class TinyBert {
             }
 
             @Override
-            public NDList inputs(NDManager m, int[] indices) {
+            public Batch batch(NDManager m, int[] indices) {
                 long[] flat = new long[indices.length * SEQ];
                 long[] mask = new long[flat.length];
+                long[] out = new long[indices.length];
                 for (int i = 0; i < indices.length; i++) {
                     System.arraycopy(ids[indices[i]], 0, flat, i * SEQ, SEQ);
+                    out[i] = labels[indices[i]];
                 }
                 java.util.Arrays.fill(mask, 1L);
                 Shape s = new Shape(indices.length, SEQ);
-                return new NDList(m.create(flat, s), m.create(mask, s));
-            }
-
-            @Override
-            public NDArray labels(NDManager m, int[] indices) {
-                long[] out = new long[indices.length];
-                for (int i = 0; i < indices.length; i++) {
-                    out[i] = labels[indices[i]];
-                }
-                return m.create(out);
+                return Batch.builder(indices.length)
+                        .put(Batch.INPUT_IDS, m.create(flat, s))
+                        .put(Batch.ATTENTION_MASK, m.create(mask, s))
+                        .put(Batch.LABELS, m.create(out))
+                        .build();
             }
         };
     }

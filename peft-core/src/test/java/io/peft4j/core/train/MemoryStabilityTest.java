@@ -3,11 +3,10 @@ package io.peft4j.core.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.data.Batches;
+import io.peft4j.core.data.TextClassificationData;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.PretrainedEncoder;
 import io.peft4j.core.model.bert.TextTokenizer;
@@ -41,30 +40,11 @@ class MemoryStabilityTest {
         try (TextTokenizer tok = pre.tokenizer(32);
                 PeftModel model = Bert.sequenceClassifier(pre, 2)) {
             model.setAllTrainable(true);
-            Batches data = new Batches() {
-                @Override
-                public int size() {
-                    return texts.size();
-                }
-
-                @Override
-                public NDList inputs(NDManager m, int[] idx) {
-                    List<String> batch = new ArrayList<>();
-                    for (int i : idx) {
-                        batch.add(texts.get(i));
-                    }
-                    return tok.encode(m, batch);
-                }
-
-                @Override
-                public NDArray labels(NDManager m, int[] idx) {
-                    long[] l = new long[idx.length];
-                    for (int i = 0; i < idx.length; i++) {
-                        l[i] = idx[i] % 2;
-                    }
-                    return m.create(l);
-                }
-            };
+            int[] labels = new int[texts.size()];
+            for (int i = 0; i < labels.length; i++) {
+                labels[i] = i % 2;
+            }
+            Batches data = new TextClassificationData(texts, labels, List.of("weather", "sport"), tok);
             long[] rss = new long[2];
             long[] steps = {0};
             int epochs = STEPS * 4 / texts.size(); // batch 4: 10 steps per epoch

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.data.Batches;
 import io.peft4j.core.nn.NamedParameter;
+import io.peft4j.core.task.Metrics;
 import io.peft4j.core.testing.TinyBert;
 import io.peft4j.core.testing.Weights;
 
@@ -39,9 +41,9 @@ class TrainerTest {
             Batches train = TinyBert.task(256, 1);
             Batches test = TinyBert.task(128, 2);
             Trainer t = new Trainer(m, base().epochs(6).build());
-            double before = t.evaluate(test);
+            double before = t.evaluate(test).get(Metrics.ACCURACY);
             List<EpochResult> r = t.fit(train, test);
-            double after = t.evaluate(test);
+            double after = t.evaluate(test).get(Metrics.ACCURACY);
             assertTrue(r.get(r.size() - 1).meanLoss() < r.get(0).meanLoss(), "loss falls: " + r);
             assertTrue(after > 0.9 && after > before + 0.2, "accuracy " + before + " -> " + after);
         }

@@ -1,0 +1,43 @@
+package io.peft4j.core.task;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** What an evaluation measured, by name in a fixed order (e.g. {@code loss}, {@code accuracy}). Immutable. */
+public final class Metrics {
+    public static final String LOSS = "loss";
+    public static final String ACCURACY = "accuracy";
+
+    private final Map<String, Double> values;
+
+    public Metrics(Map<String, Double> values) {
+        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    }
+
+    /** The metric of that name; asking for one the task does not compute is an error naming those it does. */
+    public double get(String name) {
+        Double v = values.get(name);
+        if (v == null) {
+            throw new IllegalArgumentException("No metric '" + name + "'; this evaluation has " + values.keySet());
+        }
+        return v;
+    }
+
+    public boolean has(String name) {
+        return values.containsKey(name);
+    }
+
+    public Map<String, Double> asMap() {
+        return values;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder s = new StringBuilder();
+        values.forEach((k, v) -> s.append(s.length() == 0 ? "" : ", ").append(k).append(' ')
+                .append(String.format(Locale.ROOT, "%.4f", v)));
+        return s.toString();
+    }
+}
