@@ -3,6 +3,8 @@ package io.peft4j.core;
 import ai.djl.ndarray.NDList;
 import ai.djl.training.ParameterStore;
 
+import io.peft4j.core.model.ModelFamilies;
+import io.peft4j.core.model.ModelFamily;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleTree;
 import io.peft4j.core.strategy.PeftConfig;
@@ -18,13 +20,22 @@ import java.util.Map;
 public class PeftModel extends ModuleTree {
     private final String baseModelName;
     private final String architecture;
+    private final ModelFamily family;
     private final Map<String, PeftConfig> adapters = new LinkedHashMap<>();
     private final Map<Class<?>, Object> extensions = new LinkedHashMap<>();
 
+    /** A model whose family is looked up from {@code architecture} on first use of {@link #family()}. */
     public PeftModel(Module root, ai.djl.ndarray.NDManager manager, String baseModelName, String architecture) {
+        this(root, manager, baseModelName, architecture, null);
+    }
+
+    /** A model built by {@code family} (null: looked up from {@code architecture} when asked). */
+    public PeftModel(Module root, ai.djl.ndarray.NDManager manager, String baseModelName, String architecture,
+            ModelFamily family) {
         super(root, manager);
         this.baseModelName = baseModelName;
         this.architecture = architecture;
+        this.family = family;
     }
 
     /** e.g. {@code sentence-transformers/all-MiniLM-L6-v2}. */
@@ -35,6 +46,14 @@ public class PeftModel extends ModuleTree {
     /** transformers' class name for the root, e.g. {@code BertForSequenceClassification}. */
     public String architecture() {
         return architecture;
+    }
+
+    /**
+     * The family that knows this model's layers, embeddings, tied weights and default targets; an
+     * exception naming the architecture when no family on the classpath builds it.
+     */
+    public ModelFamily family() {
+        return family != null ? family : ModelFamilies.forArchitecture(architecture);
     }
 
     /** Runs the model; inputs and outputs as the root module documents. */

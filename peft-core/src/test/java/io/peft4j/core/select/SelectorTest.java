@@ -45,8 +45,9 @@ class SelectorTest {
     @Test
     void kindsAndLayers() {
         List<String> linear = Selector.kind(ModuleKind.LINEAR).modules(model);
-        // per layer: query, key, value, attention.output.dense, intermediate.dense, output.dense; plus pooler and classifier
-        assertEquals(2 * 6 + 2, linear.size());
+        // per layer: query, key, value, attention.output.dense, intermediate.dense, output.dense; plus the
+        // classifier (mean pooling builds no pooler)
+        assertEquals(2 * 6 + 1, linear.size());
         assertEquals(3, Selector.kind(ModuleKind.EMBEDDING).modules(model).size());
         assertEquals(1 + 2 * 2, Selector.kind(ModuleKind.LAYER_NORM).modules(model).size());
         List<String> layer1Linear = Selector.kind(ModuleKind.LINEAR).and(Selector.layers(1, 1)).modules(model);
@@ -61,7 +62,7 @@ class SelectorTest {
     void composition() {
         Selector qv = Selector.suffix("query", "value");
         List<String> notQv = qv.negate().and(Selector.kind(ModuleKind.LINEAR)).modules(model);
-        assertEquals(14 - 4, notQv.size());
+        assertEquals(13 - 4, notQv.size());
         assertFalse(notQv.stream().anyMatch(n -> n.endsWith("query") || n.endsWith("value")));
         List<NamedParameter> head = Selector.within(Selector.suffix("classifier")).parameters(model);
         assertEquals(List.of("classifier.weight", "classifier.bias"), names(head));

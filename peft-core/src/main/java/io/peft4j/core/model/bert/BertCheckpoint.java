@@ -1,5 +1,8 @@
 package io.peft4j.core.model.bert;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import io.peft4j.core.io.ShardedSafeTensors;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.io.TensorFormatException;
@@ -10,6 +13,8 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,8 +25,10 @@ import java.util.regex.Pattern;
  */
 public final class BertCheckpoint {
     private static final Pattern LAYER = Pattern.compile("^encoder\\.layer\\.(\\d+)\\.");
+    private static final Logger LOG = LoggerFactory.getLogger(BertCheckpoint.class);
     /** Buffers, not parameters: transformers keeps them in state dicts but they are derived. */
     private static final String POSITION_IDS = "embeddings.position_ids";
+    private static final Set<String> BUFFERS = Set.of(POSITION_IDS, "embeddings.token_type_ids");
 
     private final BertConfig config;
     private final Map<String, Tensor> weights;
@@ -89,17 +96,51 @@ public final class BertCheckpoint {
         return fromOnnx(OnnxModelFile.read(file));
     }
 
-    /** Reads a transformers directory: {@code config.json} and {@code model.safetensors} (or shards). */
+    /**
+     * Reads a transformers directory: {@code config.json} and {@code model.safetensors} (or shards),
+     * keeping the encoder's tensors under {@code BertModel} names (see {@link #baseModelTensors}).
+     */
     public static BertCheckpoint readHfDirectory(Path dir) throws IOException {
         BertConfig config = BertConfig.fromJson(dir.resolve("config.json"));
+        return new BertCheckpoint(config, baseModelTensors(config, ShardedSafeTensors.readDirectory(dir), dir.toString()),
+                dir.toString());
+    }
+
+    /**
+     * A checkpoint's tensors under the bare encoder's names. Task models keep the encoder under an
+     * attribute ({@code bert.} for BERT, {@code roberta.} for RoBERTa and XLM-R): when any key has that
+     * prefix, only those keys are the encoder's and the rest are other models' heads
+     * ({@code cls.predictions}, {@code lm_head}, {@code classifier}), left out with a log line.
+     * Without the prefix the checkpoint is a bare encoder. Derived buffers
+     * ({@code embeddings.position_ids}, {@code embeddings.token_type_ids}) are never parameters.
+     */
+    public static Map<String, Tensor> baseModelTensors(BertConfig config, Map<String, Tensor> tensors, String source) {
+        String prefix = config.variant().baseAttribute() + ".";
+        boolean prefixed = tensors.keySet().stream().anyMatch(k -> k.startsWith(prefix));
         Map<String, Tensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : ShardedSafeTensors.readDirectory(dir).entrySet()) {
-            String name = stripPrefix(e.getKey());
-            if (!name.equals(POSITION_IDS) && !name.startsWith("classifier.")) {
-                out.put(name, e.getValue());
+        Set<String> heads = new TreeSet<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            String key = e.getKey();
+            if (prefixed && !key.startsWith(prefix)) {
+                heads.add(key.contains(".") ? key.substring(0, key.indexOf('.')) : key);
+                continue;
             }
+            String name = prefixed ? key.substring(prefix.length()) : key;
+            if (BUFFERS.contains(name)) {
+                continue;
+            }
+            if (!prefixed && name.startsWith("classifier.")) {
+                // a bare encoder has no classifier: such tensors are a head saved beside it
+                heads.add("classifier");
+                continue;
+            }
+            out.put(name, e.getValue());
         }
-        return new BertCheckpoint(config, out, dir.toString());
+        if (!heads.isEmpty()) {
+            LOG.info("{}: using the encoder's tensors{}; left out those of task heads {}", source,
+                    prefixed ? " under '" + prefix + "'" : "", heads);
+        }
+        return out;
     }
 
     /** transformers' task heads keep the encoder under {@code bert.}; the encoder alone has no prefix. */

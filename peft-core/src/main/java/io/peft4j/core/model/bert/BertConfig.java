@@ -3,11 +3,18 @@ package io.peft4j.core.model.bert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.peft4j.core.model.ModelConfig;
+
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** The hyper-parameters of a BERT-family encoder, named as in transformers' {@code config.json}. */
-public final class BertConfig {
+/**
+ * The hyper-parameters of a BERT-family encoder, named as in transformers' {@code config.json}, with
+ * the {@link BertVariant} its {@code model_type} names.
+ */
+public final class BertConfig implements ModelConfig {
+    private final BertVariant variant;
+    private final int padTokenId;
     private final int vocabSize;
     private final int hiddenSize;
     private final int numHiddenLayers;
@@ -21,6 +28,8 @@ public final class BertConfig {
     private final String hiddenAct;
 
     private BertConfig(Builder b) {
+        this.variant = b.variant;
+        this.padTokenId = b.padTokenId == null ? b.variant.defaultPadTokenId() : b.padTokenId;
         this.vocabSize = b.vocabSize;
         this.hiddenSize = b.hiddenSize;
         this.numHiddenLayers = b.numHiddenLayers;
@@ -39,46 +48,102 @@ public final class BertConfig {
         if (!"gelu".equals(hiddenAct)) {
             throw new IllegalArgumentException("hidden_act '" + hiddenAct + "' is not supported; peft4j's BERT uses 'gelu'");
         }
+        if (padTokenId < 0 || padTokenId >= vocabSize) {
+            throw new IllegalArgumentException("pad_token_id " + padTokenId + " is not a token id of vocab_size " + vocabSize);
+        }
+        if (variant.positionsAfterPadding() && padTokenId + 1 >= maxPositionEmbeddings) {
+            throw new IllegalArgumentException("max_position_embeddings " + maxPositionEmbeddings + " leaves no position "
+                    + "after pad_token_id " + padTokenId + " (" + variant.modelType() + " positions start at pad_token_id + 1)");
+        }
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Reads transformers' {@code config.json}; absent fields take BERT's defaults. */
+    /**
+     * Reads transformers' {@code config.json}; absent fields take BERT's defaults, a field of the wrong
+     * JSON type is an error naming it.
+     */
     public static BertConfig fromJson(Path configJson) throws IOException {
         JsonNode n = new ObjectMapper().readTree(configJson.toFile());
-        Builder b = builder();
         if (n == null || !n.isObject()) {
             throw new IOException(configJson + ": not a JSON object");
         }
-        JsonNode type = n.get("model_type");
-        if (type != null && !type.asText().equals("bert")) {
-            throw new IOException(configJson + ": model_type '" + type.asText() + "' is not a BERT encoder (expected 'bert')");
-        }
-        b.vocabSize(n.path("vocab_size").asInt(b.vocabSize))
-                .hiddenSize(n.path("hidden_size").asInt(b.hiddenSize))
-                .numHiddenLayers(n.path("num_hidden_layers").asInt(b.numHiddenLayers))
-                .numAttentionHeads(n.path("num_attention_heads").asInt(b.numAttentionHeads))
-                .intermediateSize(n.path("intermediate_size").asInt(b.intermediateSize))
-                .maxPositionEmbeddings(n.path("max_position_embeddings").asInt(b.maxPositionEmbeddings))
-                .typeVocabSize(n.path("type_vocab_size").asInt(b.typeVocabSize))
-                .layerNormEps((float) n.path("layer_norm_eps").asDouble(b.layerNormEps))
-                .hiddenDropoutProb((float) n.path("hidden_dropout_prob").asDouble(b.hiddenDropoutProb))
-                .attentionProbsDropoutProb((float) n.path("attention_probs_dropout_prob").asDouble(b.attentionProbsDropoutProb))
-                .hiddenAct(n.path("hidden_act").asText(b.hiddenAct));
+        Builder b = builder();
         try {
+            JsonFields f = new JsonFields(n);
+            String type = f.text("model_type", BertVariant.BERT.modelType());
+            b.variant(BertVariant.forModelType(type));
+            if (n.has("pad_token_id") && !n.get("pad_token_id").isNull()) {
+                b.padTokenId(f.integer("pad_token_id", 0));
+            }
+            b.vocabSize(f.integer("vocab_size", b.vocabSize))
+                    .hiddenSize(f.integer("hidden_size", b.hiddenSize))
+                    .numHiddenLayers(f.integer("num_hidden_layers", b.numHiddenLayers))
+                    .numAttentionHeads(f.integer("num_attention_heads", b.numAttentionHeads))
+                    .intermediateSize(f.integer("intermediate_size", b.intermediateSize))
+                    .maxPositionEmbeddings(f.integer("max_position_embeddings", b.maxPositionEmbeddings))
+                    .typeVocabSize(f.integer("type_vocab_size", b.typeVocabSize))
+                    .layerNormEps((float) f.number("layer_norm_eps", b.layerNormEps))
+                    .hiddenDropoutProb((float) f.number("hidden_dropout_prob", b.hiddenDropoutProb))
+                    .attentionProbsDropoutProb((float) f.number("attention_probs_dropout_prob", b.attentionProbsDropoutProb))
+                    .hiddenAct(f.text("hidden_act", b.hiddenAct));
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new IOException(configJson + ": " + e.getMessage(), e);
         }
     }
 
+    /** Typed reads of optional fields: a present field of the wrong JSON type is an error, never coerced. */
+    private static final class JsonFields {
+        private final JsonNode node;
+
+        JsonFields(JsonNode node) {
+            this.node = node;
+        }
+
+        String text(String field, String absent) {
+            JsonNode v = node.get(field);
+            if (v == null || v.isNull()) {
+                return absent;
+            }
+            if (!v.isTextual()) {
+                throw new IllegalArgumentException("field '" + field + "' must be a string, got " + v);
+            }
+            return v.asText();
+        }
+
+        int integer(String field, int absent) {
+            JsonNode v = node.get(field);
+            if (v == null || v.isNull()) {
+                return absent;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw new IllegalArgumentException("field '" + field + "' must be an integer, got " + v);
+            }
+            return v.asInt();
+        }
+
+        double number(String field, double absent) {
+            JsonNode v = node.get(field);
+            if (v == null || v.isNull()) {
+                return absent;
+            }
+            if (!v.isNumber()) {
+                throw new IllegalArgumentException("field '" + field + "' must be a number, got " + v);
+            }
+            return v.asDouble();
+        }
+    }
+
     /** The config as transformers writes it, for saving a checkpoint directory. */
+    @Override
     public String toJson() {
         com.fasterxml.jackson.databind.node.ObjectNode n = new ObjectMapper().createObjectNode();
-        n.putArray("architectures").add("BertModel");
-        n.put("model_type", "bert");
+        n.putArray("architectures").add(variant.baseArchitecture());
+        n.put("model_type", variant.modelType());
+        n.put("pad_token_id", padTokenId);
         n.put("vocab_size", vocabSize);
         n.put("hidden_size", hiddenSize);
         n.put("num_hidden_layers", numHiddenLayers);
@@ -93,9 +158,12 @@ public final class BertConfig {
         return n.toPrettyString();
     }
 
-    public int vocabSize() { return vocabSize; }
-    public int hiddenSize() { return hiddenSize; }
-    public int numHiddenLayers() { return numHiddenLayers; }
+    public BertVariant variant() { return variant; }
+    @Override public String modelType() { return variant.modelType(); }
+    public int padTokenId() { return padTokenId; }
+    @Override public int vocabSize() { return vocabSize; }
+    @Override public int hiddenSize() { return hiddenSize; }
+    @Override public int numHiddenLayers() { return numHiddenLayers; }
     public int numAttentionHeads() { return numAttentionHeads; }
     public int headDim() { return hiddenSize / numAttentionHeads; }
     public int intermediateSize() { return intermediateSize; }
@@ -107,7 +175,7 @@ public final class BertConfig {
     public String hiddenAct() { return hiddenAct; }
 
     public Builder toBuilder() {
-        return builder().vocabSize(vocabSize).hiddenSize(hiddenSize).numHiddenLayers(numHiddenLayers)
+        return builder().variant(variant).padTokenId(padTokenId).vocabSize(vocabSize).hiddenSize(hiddenSize).numHiddenLayers(numHiddenLayers)
                 .numAttentionHeads(numAttentionHeads).intermediateSize(intermediateSize)
                 .maxPositionEmbeddings(maxPositionEmbeddings).typeVocabSize(typeVocabSize)
                 .layerNormEps(layerNormEps).hiddenDropoutProb(hiddenDropoutProb)
@@ -116,12 +184,15 @@ public final class BertConfig {
 
     @Override
     public String toString() {
-        return "BertConfig(vocab=" + vocabSize + ", hidden=" + hiddenSize + ", layers=" + numHiddenLayers
+        return "BertConfig(" + variant.modelType() + ", vocab=" + vocabSize + ", hidden=" + hiddenSize + ", layers=" + numHiddenLayers
                 + ", heads=" + numAttentionHeads + ", intermediate=" + intermediateSize + ")";
     }
 
     /** Defaults are bert-base-uncased's. */
     public static final class Builder {
+        private BertVariant variant = BertVariant.BERT;
+        /** Null: the variant's default. */
+        private Integer padTokenId;
         private int vocabSize = 30522;
         private int hiddenSize = 768;
         private int numHiddenLayers = 12;
@@ -134,6 +205,8 @@ public final class BertConfig {
         private float attentionProbsDropoutProb = 0.1f;
         private String hiddenAct = "gelu";
 
+        public Builder variant(BertVariant v) { variant = java.util.Objects.requireNonNull(v, "variant"); return this; }
+        public Builder padTokenId(int v) { padTokenId = v; return this; }
         public Builder vocabSize(int v) { vocabSize = v; return this; }
         public Builder hiddenSize(int v) { hiddenSize = v; return this; }
         public Builder numHiddenLayers(int v) { numHiddenLayers = v; return this; }
