@@ -53,7 +53,8 @@ def bf16_values():
 
 
 class Bf16BitsToFloat32(torch.nn.Module):
-    """bfloat16 bits (the low 16 bits of each int32) to float32, NaN payloads included.
+    """bfloat16 to float32, NaN payloads included, from either the bits (the low 16 bits of each int32) or
+    raw little-endian bytes (uint8, pairs along the last dimension, as safetensors stores bfloat16).
 
     TorchScript cannot reinterpret bits (x.view(dtype) resolves to view(size) when scripted), so the 65,536
     possible values are a table written here by eager PyTorch and the op is a look-up.
@@ -64,7 +65,12 @@ class Bf16BitsToFloat32(torch.nn.Module):
         self.register_buffer("values", bf16_values())
 
     def forward(self, bits: torch.Tensor) -> torch.Tensor:
-        index = torch.bitwise_and(bits.to(torch.int64), 0xFFFF)
+        if bits.dtype == torch.uint8:
+            shape = bits.shape[:-1] + [bits.size(-1) // 2, 2]
+            pairs = bits.to(torch.int64).reshape(shape)
+            index = pairs[..., 0] + pairs[..., 1] * 256
+        else:
+            index = torch.bitwise_and(bits.to(torch.int64), 0xFFFF)
         return self.values[index]
 
 
@@ -143,6 +149,8 @@ def check(scripted):
     f = scripted["bf16_bits_to_float32.pt"](bits)
     raw = torch.bitwise_and(f.view(torch.int32).to(torch.int64), 0xFFFFFFFF)
     assert torch.equal(raw, bits.to(torch.int64) * 65536), "bf16 bits -> float32 keeps every bit"
+    raw_bytes = bits.to(torch.int16).view(torch.uint8).reshape(256, 512)
+    assert torch.equal(scripted["bf16_bits_to_float32.pt"](raw_bytes).reshape(-1).view(torch.int32), f.view(torch.int32))
     expected = bits.to(torch.int16).view(torch.bfloat16).float()
     same = (f == expected) | (torch.isnan(f) & torch.isnan(expected))
     assert bool(same.all()), "bf16 bits -> float32"

@@ -24,8 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  *   <li>{@link #castDifferentiable}: a dtype cast autograd sees through ({@link NDArray#toType} runs
  *       under no-grad, so a gradient stops at it);</li>
- *   <li>{@link #bf16BitsToFloat32} and {@link #float32ToBf16Bits}: bfloat16 values carried as their 16
- *       bits in an {@link DataType#INT32} array, because DJL aborts the JVM on any bfloat16 array (its JNI
+ *   <li>{@link #bf16BitsToFloat32}, {@link #bf16BytesToFloat32} and {@link #float32ToBf16Bits}: bfloat16
+ *       values carried as their 16 bits in an {@link DataType#INT32} array (or as raw bytes), because DJL aborts the JVM on any bfloat16 array (its JNI
  *       maps no dtype past {@link DataType#COMPLEX64});</li>
  *   <li>{@link #scaledDotProductAttention}: PyTorch's fused attention
  *       ({@code torch.nn.functional.scaled_dot_product_attention}).</li>
@@ -73,6 +73,20 @@ public final class NativeOps {
                     + bits.getDataType().name() + " of shape " + bits.getShape());
         }
         return call("bf16_bits_to_float32.pt", bits);
+    }
+
+    /**
+     * The float32 values of bfloat16 numbers stored as raw little-endian bytes, as safetensors stores
+     * them: a {@link DataType#UINT8} array whose last dimension holds {@code 2n} bytes becomes a float32
+     * array whose last dimension holds {@code n} values. Every bit is kept. Not differentiable.
+     */
+    public static NDArray bf16BytesToFloat32(NDArray bytes) {
+        Shape s = bytes.getShape();
+        if (bytes.getDataType() != DataType.UINT8 || s.dimension() == 0 || s.tail() % 2 != 0) {
+            throw new IllegalArgumentException("bf16BytesToFloat32 needs UINT8 bytes whose last dimension holds an even "
+                    + "number of bytes (2 per value), got " + bytes.getDataType().name() + " of shape " + s);
+        }
+        return call("bf16_bits_to_float32.pt", bytes);
     }
 
     /**
@@ -149,12 +163,14 @@ public final class NativeOps {
      */
     private static NDArray call(String op, NDArray... inputs) {
         PtSymbolBlock module = LOADED.computeIfAbsent(op, NativeOps::load);
-        String[] names = new String[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             if (!(inputs[i] instanceof PtNDArray)) {
                 throw new IllegalArgumentException(op + " runs on the PyTorch engine; argument " + i + " is a "
                         + inputs[i].getClass().getName());
             }
+        }
+        String[] names = new String[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
             names[i] = inputs[i].getName();
             inputs[i].setName(null);
         }
@@ -162,7 +178,8 @@ public final class NativeOps {
             // training = true: DJL's inference call would switch autograd off inside the module.
             return IValueUtils.forward(module, new NDList(inputs), true).singletonOrThrow();
         } finally {
-            for (int i = 0; i < inputs.length; i++) {
+            // In reverse, so that an array passed twice (q = k = v) ends with the name it came with.
+            for (int i = inputs.length - 1; i >= 0; i--) {
                 inputs[i].setName(names[i]);
             }
         }

@@ -110,6 +110,11 @@ class NativeOpsTest {
             NDArray y = NativeOps.castDifferentiable(x, DataType.FLOAT16);
             assertEquals(new Shape(2), y.getShape());
             assertEquals("bert.encoder.layer.0.attention.self.query.weight", x.getName());
+            NDArray qkv = m.create(new float[] {1f, 2f, 3f, 4f}, new Shape(1, 2, 2));
+            qkv.setName("h.0.attn");
+            NDArray out = NativeOps.scaledDotProductAttention(qkv, qkv, qkv, null, false);
+            assertEquals(new Shape(1, 2, 2), out.getShape());
+            assertEquals("h.0.attn", qkv.getName(), "an array passed three times keeps its name");
         }
     }
 
@@ -136,6 +141,29 @@ class NativeOpsTest {
             assertEquals(-1f, got[0]);
             assertEquals(Float.NEGATIVE_INFINITY, got[1]);
             assertEquals(Float.intBitsToFloat(0x80010000), got[2]);
+        }
+    }
+
+    /** Little-endian byte pairs, as safetensors stores bfloat16: value i is bytes 2i (low) and 2i + 1 (high). */
+    @Test
+    void bf16BytesInFileOrderBecomeFloat32() {
+        int[] patterns = {0x3F80, 0xC049, 0x0001, 0x7F81, 0xFF80, 0x8000};
+        byte[] raw = new byte[patterns.length * 2];
+        for (int i = 0; i < patterns.length; i++) {
+            raw[2 * i] = (byte) patterns[i];
+            raw[2 * i + 1] = (byte) (patterns[i] >>> 8);
+        }
+        try (NDManager m = manager.newSubManager()) {
+            NDArray bytes = m.create(java.nio.ByteBuffer.wrap(raw), new Shape(2, 6), DataType.UINT8);
+            NDArray f = NativeOps.bf16BytesToFloat32(bytes);
+            assertEquals(new Shape(2, 3), f.getShape());
+            int[] got = rawBits(f);
+            for (int i = 0; i < patterns.length; i++) {
+                assertEquals(patterns[i] << 16, got[i], "value " + i);
+            }
+            NDArray odd = m.create(java.nio.ByteBuffer.wrap(new byte[3]), new Shape(3), DataType.UINT8);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeOps.bf16BytesToFloat32(odd));
+            assertTrue(e.getMessage().contains("(3)"), e.getMessage());
         }
     }
 
