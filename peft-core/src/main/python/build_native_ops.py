@@ -5,15 +5,14 @@ Re-run it from the repository root when an op changes:
 
     python3 -m venv /tmp/ops-venv && /tmp/ops-venv/bin/pip install torch   # torch >= 2.1, CPU build is enough
     /tmp/ops-venv/bin/python peft-core/src/main/python/build_native_ops.py
-    mvn -B -o -q -pl peft-core -am test -Dtest='NativeOpsTest,MixedPrecisionTest' -Dsurefire.failIfNoSpecifiedTests=false
+    mvn -B -o -q -pl peft-core -am test -Dtest='NativeOpsTest,ScaledDotProductAttentionTest,MixedPrecisionTest' -Dsurefire.failIfNoSpecifiedTests=false
 
 It writes one small .pt file per op into peft-core/src/main/resources/io/peft4j/ops/ (or the directory given
 as the first argument) and checks each scripted op against eager PyTorch before saving it. The committed files
 were written by torch 2.13 (CPU) and load in DJL 0.35's libtorch 2.7.1: TorchScript stores each op as source
 text that libtorch compiles when it loads the file, and every call below passes its arguments positionally in
 a form 2.7.1 knows. A torch older than 2.1 has no scaled_dot_product_attention (Debian's python3-torch 1.13
-cannot build these files). NativeOpsTest loads every file, so a file that libtorch 2.7.1 cannot read fails the
-build.
+cannot build these files). The tests above call every file, so one that libtorch 2.7.1 cannot read fails them.
 
 Why one module per op: DJL calls a TorchScript module with autograd on only through the module's forward
 with tensor arguments (IValueUtils.forward(block, NDList, true)). A separate module per op keeps every
@@ -22,8 +21,8 @@ reconcile ops with different output dtypes; each file is loaded only when its op
 
 Why these ops: DJL's NDArray.toType runs under no-grad, so a cast inside a differentiable path needs another
 route (cast_*); DJL aborts the JVM on any bfloat16 NDArray, so bfloat16 values travel as their 16 bits in an
-int32 array and only cross into float32 inside TorchScript (bf16_bits_*); DJL has no fused attention
-(scaled_dot_product_attention*).
+int32 array (or as raw bytes) and only cross into float32 inside TorchScript (bf16_bits_to_float32,
+float32_to_bf16_bits); DJL has no fused attention (attention*).
 """
 
 import os
@@ -32,7 +31,6 @@ import sys
 import torch
 import torch.nn.functional as F
 
-# The Java side (NativeOps.Op) names these files; keep both lists in step.
 OUT_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "io", "peft4j", "ops")
 
 
@@ -126,6 +124,7 @@ class MaskedCausalAttention(torch.nn.Module):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=combined)
 
 
+# NativeOps names these files in its calls; keep both in step.
 OPS = {
     "cast_float16.pt": CastFloat16,
     "cast_float32.pt": CastFloat32,
