@@ -39,7 +39,12 @@ public class Embedding extends Module {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray ids = inputs.singletonOrThrow();
-        return ai.djl.nn.core.Embedding.embedding(ids, weight(), ai.djl.ndarray.types.SparseFormat.DENSE);
+        NDList rows = ai.djl.nn.core.Embedding.embedding(ids, weight(), ai.djl.ndarray.types.SparseFormat.DENSE);
+        if (weight().getDataType() != MixedPrecision.FROZEN_WEIGHT_TYPE) {
+            return rows;
+        }
+        // A frozen table stored in float16 (MixedPrecision): only the looked-up rows are widened.
+        return new NDList(MixedPrecision.forCompute(rows.singletonOrThrow(), MixedPrecision.COMPUTE_TYPE, ids.getManager()));
     }
 
     @Override

@@ -62,7 +62,10 @@ public class Linear extends Module implements LinearLayer {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
-        return ai.djl.nn.core.Linear.linear(x, weight(), bias());
+        // A frozen weight may be stored in float16 (MixedPrecision): compute in the input's dtype.
+        NDArray w = MixedPrecision.forCompute(weight(), x.getDataType(), x.getManager());
+        NDArray b = hasBias ? MixedPrecision.forCompute(bias(), x.getDataType(), x.getManager()) : null;
+        return ai.djl.nn.core.Linear.linear(x, w, b);
     }
 
     @Override
