@@ -115,6 +115,16 @@ class RankingTest {
             String name = candidates.get(t).name();
             assertArrayEquals(want[t], sel.indices(name), c + " top " + k + " of " + name);
         }
+        try (NDManager m = model.manager().newSubManager()) {
+            NamedParameter p = candidates.get(candidates.size() - 1);
+            float[] mask = new float[(int) p.size()];
+            for (long i : want[candidates.size() - 1]) {
+                mask[(int) i] = 1f;
+            }
+            NDArray got = sel.mask(p, m);
+            assertEquals(p.parameter().getShape(), got.getShape());
+            assertArrayEquals(mask, got.toFloatArray(), 0f, "mask of " + p.name());
+        }
     }
 
     @Test
