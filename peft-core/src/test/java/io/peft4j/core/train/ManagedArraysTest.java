@@ -19,7 +19,7 @@ class ManagedArraysTest {
     private static final int STEPS = 24;
 
     @Test
-    void arrayCountIsTheSameAfterStep5AndStep40() {
+    void arrayCountIsTheSameAfterStep5AndStep24() {
         try (PeftModel model = TinyBert.classifier(3, 0.1f)) {
             model.setAllTrainable(true);
             int[] counts = new int[2];
