@@ -4,13 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.peft4j.core.quant.QuantizationConfig;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The QLoRA claim on real weights: the example's adapter trained on an NF4, double-quantized MiniLM
  * reaches test accuracy within 2 points of the same adapter on the float32 model (same data, seed,
  * LoRA settings and schedule). 80 test sentences: one sentence is 1.25 points.
+ *
+ * <p>Two full training runs of the real model (half a minute): an accuracy comparison, not a unit
+ * test, so it runs with {@code -Psoak} only.
  */
+@Tag("soak")
 class QLoraVersusLoraTest {
     @Test
     void qloraIsWithinTwoPointsOfLora() throws Exception {

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -34,12 +33,26 @@ public final class SafeTensors {
     /** The reference implementation refuses headers above 100 MB; so do we. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
+    /**
+     * The largest piece of a tensor mapped at once: one mapping cannot exceed 2 GiB, so larger tensors
+     * are mapped in windows of this size (a multiple of every element size).
+     */
+    static final long DEFAULT_WINDOW_BYTES = 1L << 30;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private SafeTensors() {}
 
     /** Reads every tensor of a file. Tensor data are memory-mapped, not copied onto the heap. */
     public static SafeTensorsFile read(Path file) throws IOException {
+        return read(file, DEFAULT_WINDOW_BYTES);
+    }
+
+    /** As {@link #read(Path)}, mapping tensors in windows of {@code windowBytes} (a multiple of 8). */
+    static SafeTensorsFile read(Path file, long windowBytes) throws IOException {
+        if (windowBytes <= 0 || windowBytes % 8 != 0 || windowBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("window must be a positive multiple of 8 below 2 GiB, got " + windowBytes);
+        }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long fileSize = ch.size();
             if (fileSize < 8) {
@@ -75,8 +88,13 @@ public final class SafeTensors {
 
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (Entry e : entries) {
-                ByteBuffer bytes = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin);
-                tensors.put(e.name, new Tensor(e.dtype, e.shape, bytes));
+                List<ByteBuffer> windows = new ArrayList<>();
+                long size = e.end - e.begin;
+                for (long at = 0; at < size || windows.isEmpty(); at += windowBytes) {
+                    windows.add(ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin + at,
+                            Math.min(windowBytes, size - at)));
+                }
+                tensors.put(e.name, new Tensor(e.dtype, e.shape, new BufferWindows(windows)));
             }
             return new SafeTensorsFile(tensors, metadata);
         }
@@ -210,7 +228,11 @@ public final class SafeTensors {
         }
     }
 
-    /** Writes tensors and metadata atomically: the target either keeps its old contents or gets all new ones. */
+    /**
+     * Writes tensors and metadata atomically: the target either keeps its old contents or gets all
+     * new ones. Each tensor's bytes are streamed to the file (from the memory map, the heap, or, for
+     * {@link Tensor#view} tensors, the NDArray's native memory in chunks), never gathered first.
+     */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
@@ -243,11 +265,10 @@ public final class SafeTensors {
             head.put((byte) ' ');
         }
         head.flip();
-        AtomicFiles.write(file, out -> {
-            WritableByteChannel ch = Channels.newChannel(out);
+        AtomicFiles.writeChannel(file, ch -> {
             writeAll(ch, head);
             for (Tensor t : tensors.values()) {
-                writeAll(ch, t.data());
+                t.writeTo(ch);
             }
         });
     }

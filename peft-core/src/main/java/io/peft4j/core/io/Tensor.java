@@ -1,13 +1,20 @@
 package io.peft4j.core.io;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A tensor as stored on disk: element type, shape and little-endian bytes. It is the one currency
@@ -15,29 +22,55 @@ import java.util.Arrays;
  * allocated until a caller asks for it.
  */
 public final class Tensor {
+    /** Elements widened from bfloat16 per chunk: bounds the heap used by the conversion. */
+    private static final long BF16_CHUNK_ELEMENTS = 16L * 1024 * 1024;
+
     private final DType dtype;
     private final long[] shape;
-    private final ByteBuffer data;
+    private final TensorBytes bytes;
 
     public Tensor(DType dtype, long[] shape, ByteBuffer data) {
-        this.dtype = dtype;
-        this.shape = shape.clone();
-        long expected = numel(shape) * dtype.byteSize();
-        if (data.remaining() != expected) {
-            throw new IllegalArgumentException(
-                    "Tensor of dtype " + dtype + " and shape " + Arrays.toString(shape)
-                            + " needs " + expected + " bytes, got " + data.remaining());
-        }
-        this.data = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+        this(dtype, shape, BufferWindows.of(data));
     }
 
-    /** Copies an NDArray's contents (any device) into a host tensor. */
+    Tensor(DType dtype, long[] shape, TensorBytes bytes) {
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        long expected = Math.multiplyExact(numel(shape), (long) dtype.byteSize());
+        if (bytes.size() != expected) {
+            throw new IllegalArgumentException(
+                    "Tensor of dtype " + dtype + " and shape " + Arrays.toString(shape)
+                            + " needs " + expected + " bytes, got " + bytes.size());
+        }
+        this.bytes = bytes;
+    }
+
+    /**
+     * Copies an NDArray's contents (any device) into a host tensor: a snapshot that outlives the
+     * array. To write an array to a file without that heap copy, use {@link #view}.
+     */
     public static Tensor of(NDArray array) {
-        ByteBuffer bytes = array.toByteBuffer();
-        ByteBuffer copy = ByteBuffer.allocate(bytes.remaining()).order(ByteOrder.LITTLE_ENDIAN);
-        copy.put(bytes.order(ByteOrder.nativeOrder()));
-        copy.flip();
-        return new Tensor(DType.of(array.getDataType()), array.getShape().getShape(), copy);
+        ArrayBytes source = new ArrayBytes(array, ArrayBytes.DEFAULT_CHUNK_BYTES);
+        List<ByteBuffer> windows = new ArrayList<>();
+        long size = source.size();
+        long window = SafeTensors.DEFAULT_WINDOW_BYTES;
+        for (long at = 0; at < size || windows.isEmpty(); at += window) {
+            windows.add(source.slice(at, (int) Math.min(window, size - at)));
+        }
+        return new Tensor(DType.of(array.getDataType()), array.getShape().getShape(), new BufferWindows(windows));
+    }
+
+    /**
+     * A tensor that reads the array only when its bytes are needed (a safetensors write streams them
+     * in chunks from native memory), so a checkpoint never holds a second copy of the weights. The
+     * array must stay open and unchanged until then: use it for a write that follows at once.
+     */
+    public static Tensor view(NDArray array) {
+        return view(array, ArrayBytes.DEFAULT_CHUNK_BYTES);
+    }
+
+    static Tensor view(NDArray array, long chunkBytes) {
+        return new Tensor(DType.of(array.getDataType()), array.getShape().getShape(), new ArrayBytes(array, chunkBytes));
     }
 
     /** A float32 tensor from values in row-major order. */
@@ -68,12 +101,29 @@ public final class Tensor {
     }
 
     public long byteSize() {
-        return data.remaining();
+        return bytes.size();
     }
 
-    /** A read-only little-endian view of the bytes. */
+    /**
+     * A read-only little-endian view of all bytes, for tensors of at most 2 GiB (one Java buffer);
+     * larger ones are read with {@link #bytes(long, int)} or {@link #toNDArray}.
+     */
     public ByteBuffer data() {
-        return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        if (byteSize() > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException(this + " has " + byteSize() + " bytes, more than one Java buffer"
+                    + " holds (2 GiB): read it with bytes(offset, length) or toNDArray");
+        }
+        return bytes.slice(0, (int) byteSize());
+    }
+
+    /** {@code length} bytes from byte {@code offset}, read-only and little-endian; works at any size. */
+    public ByteBuffer bytes(long offset, int length) {
+        return bytes.slice(offset, length);
+    }
+
+    /** Streams the bytes to a channel without gathering them in one buffer. */
+    void writeTo(WritableByteChannel channel) throws IOException {
+        bytes.writeTo(channel);
     }
 
     /** Creates an NDArray owned by the given manager, copying the bytes into libtorch-owned storage. */
@@ -84,18 +134,36 @@ public final class Tensor {
             throw new UnsupportedOperationException("Tensor of dtype BF16 " + Arrays.toString(shape)
                     + ": DJL 0.35's PyTorch engine cannot hold bfloat16 arrays; use toFloat32NDArray");
         }
+        if (bytes instanceof ArrayBytes) {
+            NDArray copy = ((ArrayBytes) bytes).array().duplicate();
+            copy.attach(manager);
+            return copy;
+        }
         // libtorch wraps a direct buffer without copying, and ours may be a read-only memory map that
-        // an in-place update (an optimizer step) would write into; the clone owns its memory, so its
-        // lifetime no longer hangs on a Java buffer and the GC.
-        try (NDArray view = manager.create(data(), new Shape(shape), dtype.toDataType())) {
-            return view.duplicate();
+        // an in-place update (an optimizer step) would write into; the copy owns its memory, so its
+        // lifetime no longer hangs on a Java buffer and the GC. A tensor over 2 GiB spans several
+        // windows: each is wrapped, and one concatenation copies them all into the result.
+        List<ByteBuffer> windows = ((BufferWindows) bytes).windows();
+        try (NDManager scratch = manager.newSubManager()) {
+            NDList parts = new NDList();
+            for (ByteBuffer w : windows) {
+                parts.add(scratch.create(w, new Shape(w.remaining() / dtype.byteSize()), dtype.toDataType()));
+            }
+            NDArray flat = parts.size() == 1 ? parts.get(0).duplicate() : NDArrays.concat(parts);
+            NDArray out = flat.reshape(new Shape(shape));
+            out.attach(manager);
+            return out;
         }
     }
 
     /** As {@link #toNDArray}, converted to float32 (the dtype parameters have) when stored otherwise. */
     public NDArray toFloat32NDArray(NDManager manager) {
+        return toFloat32NDArray(manager, BF16_CHUNK_ELEMENTS);
+    }
+
+    NDArray toFloat32NDArray(NDManager manager, long bf16ChunkElements) {
         if (dtype == DType.BF16) {
-            return bf16ToFloat32().toNDArray(manager);
+            return bf16ToFloat32(manager, bf16ChunkElements);
         }
         NDArray array = toNDArray(manager);
         if (array.getDataType() == DataType.FLOAT32) {
@@ -106,16 +174,28 @@ public final class Tensor {
         }
     }
 
-    /** bfloat16 is the top half of a float32: widening is a shift, exact for every value. */
-    private Tensor bf16ToFloat32() {
-        ByteBuffer src = data();
-        int n = Math.toIntExact(numel());
-        ByteBuffer out = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < n; i++) {
-            out.putInt((src.getShort() & 0xFFFF) << 16);
+    /**
+     * bfloat16 is the top half of a float32: widening is a shift, exact for every value. Done a chunk
+     * at a time into a preallocated result, so that neither the heap nor an index overflows at any size.
+     */
+    private NDArray bf16ToFloat32(NDManager manager, long chunkElements) {
+        long n = numel();
+        NDArray out = manager.zeros(new Shape(n), DataType.FLOAT32);
+        for (long from = 0; from < n; from += chunkElements) {
+            int count = (int) Math.min(chunkElements, n - from);
+            ByteBuffer src = bytes.slice(from * 2, count * 2);
+            ByteBuffer wide = ByteBuffer.allocateDirect(count * 4).order(ByteOrder.nativeOrder());
+            for (int i = 0; i < count; i++) {
+                wide.putInt((src.getShort() & 0xFFFF) << 16);
+            }
+            wide.flip();
+            try (NDArray part = manager.create(wide, new Shape(count), DataType.FLOAT32)) {
+                out.set(new NDIndex("{}:{}", from, from + count), part);
+            }
         }
-        out.flip();
-        return new Tensor(DType.F32, shape, out);
+        try (NDArray flat = out) {
+            return flat.reshape(new Shape(shape));
+        }
     }
 
     /** Values as floats, for F32 tensors only. */
@@ -123,7 +203,10 @@ public final class Tensor {
         if (dtype != DType.F32) {
             throw new IllegalStateException("toFloatArray needs an F32 tensor, this one is " + dtype);
         }
-        float[] out = new float[Math.toIntExact(numel())];
+        if (numel() > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException(this + " has more elements than a Java array holds");
+        }
+        float[] out = new float[(int) numel()];
         data().asFloatBuffer().get(out);
         return out;
     }

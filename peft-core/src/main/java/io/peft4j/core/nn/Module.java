@@ -76,6 +76,20 @@ public abstract class Module extends AbstractBlock {
     }
 
     /**
+     * Registers a parameter that another module already holds (a tied weight, e.g. an output
+     * projection sharing the input embedding): one array under two names, listed and trained once by
+     * {@link ModuleTree}. Tie after loading, as transformers' {@code tie_weights} does:
+     * {@link #setParameterArray} gives the name it is called on a parameter of its own.
+     */
+    protected final Parameter registerParameter(String name, Parameter shared) {
+        if (parameters.containsKey(name)) {
+            throw new IllegalArgumentException("Parameter '" + name + "' is already registered");
+        }
+        parameters.put(name, shared);
+        return shared;
+    }
+
+    /**
      * Weight elements this module holds outside its parameters (a quantized layer's codes), counted in
      * the model's totals but never trained.
      */

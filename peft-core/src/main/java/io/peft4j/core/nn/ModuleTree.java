@@ -1,11 +1,15 @@
 package io.peft4j.core.nn;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A model as a tree of named modules: look-up, replacement and parameter listing by dotted name.
@@ -43,8 +47,24 @@ public class ModuleTree implements AutoCloseable {
         }
     }
 
-    /** Every parameter with its dotted name, in module order. */
+    /**
+     * Every parameter with its dotted name, in module order. A tied parameter (one object registered
+     * under several names) is listed once, under its first name, so it is counted, saved and updated
+     * once.
+     */
     public List<NamedParameter> namedParameters() {
+        List<NamedParameter> out = new ArrayList<>();
+        Set<Parameter> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (NamedParameter p : allNames()) {
+            if (seen.add(p.parameter())) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** Every name of every parameter, tied ones included under each of their names. */
+    private List<NamedParameter> allNames() {
         List<NamedParameter> out = new ArrayList<>();
         for (Map.Entry<String, Module> e : namedModules().entrySet()) {
             for (String local : e.getValue().parameters().keySet()) {
@@ -54,15 +74,16 @@ public class ModuleTree implements AutoCloseable {
         return out;
     }
 
-    /** The parameter of that dotted name, or an exception naming the closest existing names. */
+    /** The parameter of that dotted name (a tied parameter answers to each of its names). */
     public NamedParameter parameter(String name) {
-        for (NamedParameter p : namedParameters()) {
+        List<NamedParameter> all = allNames();
+        for (NamedParameter p : all) {
             if (p.name().equals(name)) {
                 return p;
             }
         }
         List<String> names = new ArrayList<>();
-        namedParameters().forEach(p -> names.add(p.name()));
+        all.forEach(p -> names.add(p.name()));
         throw new IllegalArgumentException("No parameter '" + name + "'; closest: " + Names.closest(name, names, 3));
     }
 

@@ -38,17 +38,22 @@ public final class ElementSelection {
         return n;
     }
 
-    /** A float mask (1 where chosen, 0 elsewhere) shaped like the parameter. */
+    /**
+     * A float mask (1 where chosen, 0 elsewhere) shaped like the parameter, owned by {@code manager}.
+     * Built on the device from the chosen indices: the host never holds a tensor-sized array.
+     */
     public NDArray mask(NamedParameter p, NDManager manager) {
         Shape shape = p.parameter().getShape();
-        float[] m = new float[Math.toIntExact(shape.size())];
         long[] idx = indices.get(p.name());
-        if (idx != null) {
-            for (long i : idx) {
-                m[(int) i] = 1f;
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray out = scratch.zeros(shape);
+            if (idx != null && idx.length > 0) {
+                // put writes by flat (row-major) index, the form indices are kept in
+                out = out.put(scratch.create(idx), scratch.ones(new Shape(idx.length)));
             }
+            out.attach(manager);
+            return out;
         }
-        return manager.create(m, shape);
     }
 
     public Shape shape(String parameterName) {

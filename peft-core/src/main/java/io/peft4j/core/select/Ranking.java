@@ -1,9 +1,7 @@
 package io.peft4j.core.select;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 
 import io.peft4j.core.nn.NamedParameter;
 
@@ -65,17 +63,25 @@ public final class Ranking {
         return topK >= 0 ? Math.min(topK, count) : (long) Math.ceil(fraction * count);
     }
 
-    /** Whole tensors, scored by the mean of their element scores; returned in tree order. */
+    /**
+     * Whole tensors, scored by the mean of their element scores; returned in tree order. Ties: the
+     * earlier tensor in candidate order wins.
+     */
     public List<NamedParameter> selectTensors(List<NamedParameter> candidates) {
         double[] scores = new double[candidates.size()];
+        if (candidates.isEmpty()) {
+            return List.of();
+        }
         SplittableRandom random = new SplittableRandom(seed);
-        for (int i = 0; i < scores.length; i++) {
-            NamedParameter p = candidates.get(i);
-            if (criterion == Criterion.RANDOM) {
-                scores[i] = random.nextDouble();
-            } else {
-                try (NDArray s = elementScores(p)) {
-                    scores[i] = s.mean().getFloat();
+        ElementScores elements = new ElementScores(criterion, candidates, seed);
+        try (NDManager scratch = managerOf(candidates).newSubManager()) {
+            for (int i = 0; i < scores.length; i++) {
+                if (criterion == Criterion.RANDOM) {
+                    scores[i] = random.nextDouble();
+                } else {
+                    try (NDManager step = scratch.newSubManager()) {
+                        scores[i] = elements.of(i, step).mean().getFloat();
+                    }
                 }
             }
         }
@@ -83,7 +89,6 @@ public final class Ranking {
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
-        // Stable on ties: the earlier tensor in tree order wins.
         Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> -scores[i]).thenComparingInt(i -> i));
         long k = keep(scores.length);
         boolean[] chosen = new boolean[scores.length];
@@ -99,74 +104,41 @@ public final class Ranking {
         return out;
     }
 
-    /** Single elements, ranked globally across all candidates (as SpIEL and LT-SFT choose). */
+    /**
+     * Single elements, ranked globally across all candidates (as SpIEL and LT-SFT choose). Ties: among
+     * equal scores the element of the earlier tensor in candidate order, then the lower flat index,
+     * is chosen. Scores are ranked one tensor at a time on the device (see {@link GlobalTopK}); NaN
+     * scores are refused.
+     */
     public ElementSelection selectElements(List<NamedParameter> candidates) {
         Map<String, long[]> indices = new LinkedHashMap<>();
-        Map<String, ai.djl.ndarray.types.Shape> shapes = new LinkedHashMap<>();
-        if (candidates.isEmpty()) {
-            return new ElementSelection(indices, shapes);
-        }
-        long[] offsets = new long[candidates.size() + 1];
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        long[] sizes = new long[candidates.size()];
+        long total = 0;
         for (int i = 0; i < candidates.size(); i++) {
-            offsets[i + 1] = offsets[i] + candidates.get(i).size();
+            sizes[i] = candidates.get(i).size();
+            total += sizes[i];
             shapes.put(candidates.get(i).name(), candidates.get(i).parameter().getShape());
         }
-        long total = offsets[candidates.size()];
         long k = keep(total);
-        if (k > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("Cannot select " + k + " elements in one ranking");
+        if (k > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("Cannot select " + k + " elements in one ranking (at most "
+                    + (Integer.MAX_VALUE - 8) + "): lower topK or fraction");
         }
-        long[] chosen;
-        try (NDManager scratch = candidates.get(0).parameter().getArray().getManager().newSubManager()) {
-            NDList parts = new NDList();
-            SplittableRandom random = new SplittableRandom(seed);
-            for (NamedParameter p : candidates) {
-                NDArray s;
-                if (criterion == Criterion.RANDOM) {
-                    float[] r = new float[Math.toIntExact(p.size())];
-                    for (int j = 0; j < r.length; j++) {
-                        r[j] = (float) random.nextDouble();
-                    }
-                    s = scratch.create(r);
-                } else {
-                    s = elementScores(p).flatten();
-                    s.attach(scratch);
-                }
-                parts.add(s);
-            }
-            NDArray all = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts);
-            chosen = k == 0 ? new long[0] : all.topK((int) k, 0, true, false).get(1).toLongArray();
+        if (k == 0) {
+            return new ElementSelection(indices, shapes);
         }
-        Arrays.sort(chosen);
-        int start = 0;
-        for (int i = 0; i < candidates.size(); i++) {
-            int end = start;
-            while (end < chosen.length && chosen[end] < offsets[i + 1]) {
-                end++;
+        GlobalTopK topK = new GlobalTopK(new ElementScores(criterion, candidates, seed), sizes);
+        long[][] chosen = topK.select(k, managerOf(candidates));
+        for (int i = 0; i < chosen.length; i++) {
+            if (chosen[i].length > 0) {
+                indices.put(candidates.get(i).name(), chosen[i]);
             }
-            if (end > start) {
-                long[] local = new long[end - start];
-                for (int j = start; j < end; j++) {
-                    local[j - start] = chosen[j] - offsets[i];
-                }
-                indices.put(candidates.get(i).name(), local);
-            }
-            start = end;
         }
         return new ElementSelection(indices, shapes);
     }
 
-    private NDArray elementScores(NamedParameter p) {
-        NDArray w = p.parameter().getArray();
-        if (criterion == Criterion.MAGNITUDE) {
-            return w.abs();
-        }
-        if (!w.hasGradient()) {
-            throw new IllegalStateException("Gradient ranking needs a gradient on '" + p.name()
-                    + "': make it trainable and run a backward pass first");
-        }
-        try (NDArray g = w.getGradient()) {
-            return g.abs();
-        }
+    private static NDManager managerOf(List<NamedParameter> candidates) {
+        return candidates.get(0).parameter().getArray().getManager();
     }
 }

@@ -71,12 +71,12 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /** Moments and step count, for a checkpoint. */
+    /** The moments as views of the live arrays (streamed, not copied), for a checkpoint written at once. */
     public Map<String, Tensor> state() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : m.keySet()) {
-            out.put("exp_avg." + name, Tensor.of(m.get(name)));
-            out.put("exp_avg_sq." + name, Tensor.of(v.get(name)));
+            out.put("exp_avg." + name, Tensor.view(m.get(name)));
+            out.put("exp_avg_sq." + name, Tensor.view(v.get(name)));
         }
         return out;
     }

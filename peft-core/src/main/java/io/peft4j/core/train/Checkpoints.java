@@ -49,7 +49,7 @@ public final class Checkpoints {
         try {
             Map<String, Tensor> weights = new LinkedHashMap<>();
             for (NamedParameter p : params) {
-                weights.put(p.name(), Tensor.of(p.parameter().getArray()));
+                weights.put(p.name(), Tensor.view(p.parameter().getArray()));
             }
             SafeTensors.write(tmp.resolve(WEIGHTS), weights);
             SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer.state());

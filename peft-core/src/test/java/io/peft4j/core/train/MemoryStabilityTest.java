@@ -12,6 +12,7 @@ import io.peft4j.core.model.bert.PretrainedEncoder;
 import io.peft4j.core.model.bert.TextTokenizer;
 import io.peft4j.core.testing.Memory;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -23,7 +24,11 @@ import java.util.List;
  * it only does if every per-step array (inputs, activations, gradient handles, optimizer temporaries)
  * is freed with the step's sub-manager. The forced GCs also catch tensors whose Java-owned memory
  * is freed while autograd still needs it: they show up as NaN gradients.
+ *
+ * <p>A soak (minutes): it runs with {@code -Psoak} only. {@link ManagedArraysTest} checks the same
+ * per-step freeing exactly, in seconds, by counting the arrays the model's manager holds.
  */
+@Tag("soak")
 class MemoryStabilityTest {
     private static final int STEPS = 300;
     private static final int WARMUP = 30;
