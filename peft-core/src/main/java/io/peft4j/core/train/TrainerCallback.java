@@ -17,9 +17,13 @@ package io.peft4j.core.train;
  * before the first resumed step.
  */
 public interface TrainerCallback {
-    /** The name its checkpoint state is saved under; unique among a trainer's callbacks (letters, digits, {@code _.-}). */
+    /**
+     * The name its checkpoint state is saved under; unique among a trainer's callbacks (letters, digits,
+     * {@code _.-}). By default the class's simple name, or for an anonymous class its binary name.
+     */
     default String name() {
-        return getClass().getSimpleName();
+        String simple = getClass().getSimpleName();
+        return simple.isEmpty() ? getClass().getName().replaceAll("[^A-Za-z0-9_.\\-]", "_") : simple;
     }
 
     /** A stage starts (the run's first stage included). */
