@@ -199,6 +199,7 @@ public final class Trainer {
             if (config.checkpointDir() != null && config.checkpointEverySteps() > 0
                     && step % config.checkpointEverySteps() == 0) {
                 saveCheckpoint(optimizer, step, touched);
+                writeHistory(); // so that a run resumed from this checkpoint finds its history up to here
             }
             stepListener.accept(step);
         }
