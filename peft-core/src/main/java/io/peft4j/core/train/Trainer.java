@@ -133,6 +133,8 @@ public final class Trainer {
                     continue;
                 }
                 if (step == part.firstStep) {
+                    // Seeded from the step, so a run resumed at this boundary draws what the straight run drew.
+                    Compute.seed(~(config.seed() * 1_000_003L + step));
                     part.stage.start(model);
                     storeFrozenWeights();
                     StepContext ctx = new StepContext(model, optimizer, part.stage, part.index, 0, step,
