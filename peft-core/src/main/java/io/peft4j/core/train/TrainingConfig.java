@@ -114,7 +114,9 @@ public final class TrainingConfig {
         private Path outputDir;
         private DataType frozenWeightsDType = DataType.FLOAT32;
 
+        /** Epochs of a one-stage run ({@code Trainer.fit(train, eval)}); a run of stages takes each stage's. */
         public Builder epochs(int v) { epochs = v; return this; }
+        /** Examples per forward/backward pass (micro-batch); an optimizer step takes {@code gradientAccumulationSteps} of them. */
         public Builder batchSize(int v) { batchSize = v; return this; }
         public Builder gradientAccumulationSteps(int v) { gradientAccumulationSteps = v; return this; }
         public Builder learningRate(float v) { learningRate = v; return this; }
@@ -131,7 +133,7 @@ public final class TrainingConfig {
         /** Save a checkpoint to {@code dir} every {@code everySteps} optimizer steps and at the end. */
         public Builder checkpoints(Path dir, int everySteps) { checkpointDir = dir; checkpointEverySteps = everySteps; return this; }
         public Builder progressBar(boolean v) { progressBar = v; return this; }
-        /** Write the training history (CSV files and a loss-curve PNG) into {@code dir} after every epoch. */
+        /** Write the training history (CSV files and a loss-curve PNG) into {@code dir} after every epoch and checkpoint. */
         public Builder outputDir(Path dir) { outputDir = dir; return this; }
         /**
          * Store frozen weights in {@code FLOAT16} to halve their memory, or keep them {@code FLOAT32} (default).
