@@ -149,20 +149,22 @@ public final class AdamW implements AutoCloseable {
                 throw new IllegalArgumentException("resetState('" + paramName + "'): flat indices must lie in [0, "
                         + size + "), got [" + min + ", " + max + "]");
             }
-            s.m = zeroed(s.m, idx);
-            s.v = zeroed(s.v, idx);
+            s.m = zeroed(s.m, idx, tmp);
+            s.v = zeroed(s.v, idx, tmp);
         }
     }
 
-    /** A copy of {@code a} (in the state manager) with the elements at flat {@code idx} set to 0; closes {@code a}. */
-    private NDArray zeroed(NDArray a, NDArray idx) {
+    /**
+     * A copy of {@code a} with the elements at flat {@code idx} set to 0, moved to the state manager;
+     * closes {@code a}. Indexed assignment creates temporaries in the manager of the array it writes
+     * to, so the work happens on a copy owned by {@code tmp}.
+     */
+    private NDArray zeroed(NDArray a, NDArray idx, NDManager tmp) {
         NDArray flat = a.flatten();
+        flat.attach(tmp);
         flat.set(new NDIndex("{}", idx), 0f);
         NDArray out = flat.reshape(a.getShape());
         out.attach(stateManager);
-        if (flat != out) {
-            flat.close();
-        }
         a.close();
         return out;
     }
