@@ -183,7 +183,6 @@ class TrainerCallbackTest {
         List<Set<String>> trained = new ArrayList<>();
         Batches data = DATA.batches();
         try (PeftModel m = LinearRegression.model(9)) {
-            float[] biasBefore = new float[0];
             Stage first = Stage.builder("first", data).onStart(x -> events.add("start first")).build();
             Stage second = Stage.builder("second", data).onStart(x -> {
                 events.add("start second");
@@ -231,7 +230,6 @@ class TrainerCallbackTest {
                     trained);
             assertArrayEquals(biasAtBoundary.get("second"), m.parameter("bias").parameter().getArray().toFloatArray(),
                     "frozen in the second stage");
-            assertEquals(biasBefore.length, 0);
         }
     }
 
