@@ -51,7 +51,8 @@ public final class TrainingRun {
                 Method.Saver saver = method.apply(model, ckpt.config().numHiddenLayers());
                 long weightBytes = model.weightBytes();
                 TrainingConfig cfg = TrainingConfig.builder().epochs(epochs).batchSize(BATCH)
-                        .learningRate(method.learningRate).seed(SEED).progressBar(false).build();
+                        .learningRate(method.learningRate).warmupRatio(0.1f).weightDecay(0.01f).seed(SEED)
+                        .progressBar(false).build();
                 List<Long> stamps = new ArrayList<>();
                 Trainer trainer = new Trainer(model, cfg).onStep(s -> stamps.add(System.nanoTime()));
                 stamps.add(System.nanoTime());

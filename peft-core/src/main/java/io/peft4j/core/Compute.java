@@ -54,4 +54,13 @@ public final class Compute {
     public static void seed(long seed) {
         engine().setRandomSeed((int) seed);
     }
+
+    /**
+     * Seeds libtorch's generators, then builds: a model's random initialization (e.g. a fresh classifier
+     * head) is then the same every run. Pass the training seed to make one seed cover a whole run.
+     */
+    public static <T> T seeded(long seed, java.util.function.Supplier<T> build) {
+        seed(seed);
+        return build.get();
+    }
 }

@@ -76,7 +76,8 @@ public final class ClassificationExample {
                 FreezeStrategy strategy = new FreezeStrategy();
                 strategy.apply(model, freeze, "default");
                 System.out.println("\nFreeze " + freeze.toJson() + "\n  " + model.trainableReport());
-                TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(5e-4f).seed(SEED).build();
+                TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(5e-4f).warmupRatio(0.1f)
+                        .weightDecay(0.01f).seed(SEED).build();
                 rows.add(train("freeze (classifier + last 2 layers)", model, cfg, data));
                 AdapterFiles.save(model, strategy, freeze, "default", adapterDir);
             }
@@ -93,7 +94,8 @@ public final class ClassificationExample {
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
                 new FullFineTuning().apply(model, new FullFineTuningConfig(), "default");
                 System.out.println("\nFull fine-tuning\n  " + model.trainableReport());
-                TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(1e-4f).seed(SEED).build();
+                TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(1e-4f).warmupRatio(0.1f)
+                        .weightDecay(0.01f).seed(SEED).build();
                 rows.add(train("full fine-tuning", model, cfg, data));
             }
         }

@@ -47,7 +47,8 @@ public final class LoraExample {
     }
 
     static TrainingConfig.Builder trainingBuilder() {
-        return TrainingConfig.builder().epochs(5).batchSize(16).learningRate(3e-3f).seed(SEED);
+        return TrainingConfig.builder().epochs(5).batchSize(16).learningRate(3e-3f).warmupRatio(0.1f).weightDecay(0.01f)
+                .seed(SEED);
     }
 
     public static void main(String[] args) throws Exception {

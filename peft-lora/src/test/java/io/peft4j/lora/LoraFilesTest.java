@@ -44,7 +44,8 @@ class LoraFilesTest {
     private Map<String, Tensor> trainAndSave(Path to) throws Exception {
         try (PeftModel m = TinyBert.classifier(1, 0f)) {
             LoraModel lora = LoraModel.wrap(m, config());
-            new Trainer(m, TrainingConfig.builder().epochs(1).batchSize(8).learningRate(1e-2f).progressBar(false).build())
+            new Trainer(m, TrainingConfig.builder().epochs(1).batchSize(8).learningRate(1e-2f).warmupRatio(0.1f)
+                    .weightDecay(0.01f).progressBar(false).build())
                     .fit(TinyBert.task(32, 1), null);
             lora.save(to);
             return lora.adapterState("default");

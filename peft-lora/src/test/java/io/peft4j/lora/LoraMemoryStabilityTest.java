@@ -65,7 +65,7 @@ class LoraMemoryStabilityTest {
             int size = 64;
             int batch = 4;
             TrainingConfig cfg = TrainingConfig.builder().epochs(STEPS * batch / size + 1).batchSize(batch)
-                    .learningRate(1e-3f).progressBar(false).build();
+                    .learningRate(1e-3f).warmupRatio(0.1f).weightDecay(0.01f).progressBar(false).build();
             new Trainer(m, cfg).onStep(s -> {
                 last[0] = s;
                 try {

@@ -46,6 +46,7 @@ class QLoraTest {
 
     private static void train(PeftModel m, int steps) {
         TrainingConfig cfg = TrainingConfig.builder().epochs(steps * 4 / 32).batchSize(4).learningRate(1e-2f)
+                .warmupRatio(0.1f).weightDecay(0.01f)
                 .progressBar(false).build();
         new Trainer(m, cfg).fit(TinyBert.task(32, 9), null);
     }

@@ -55,7 +55,8 @@ class StrategyTest {
         try (PeftModel m = TinyBert.classifier(1, 0.1f)) {
             FreezeStrategy s = new FreezeStrategy();
             s.apply(m, cfg, "default");
-            new Trainer(m, TrainingConfig.builder().epochs(1).batchSize(8).learningRate(1e-3f).progressBar(false).build())
+            new Trainer(m, TrainingConfig.builder().epochs(1).batchSize(8).learningRate(1e-3f).warmupRatio(0.1f)
+                    .weightDecay(0.01f).progressBar(false).build())
                     .fit(TinyBert.task(32, 1), null);
             trained = Weights.snapshot(m);
             AdapterFiles.save(m, s, cfg, "default", dir);

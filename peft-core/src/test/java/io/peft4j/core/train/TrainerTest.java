@@ -31,7 +31,8 @@ class TrainerTest {
     }
 
     private static TrainingConfig.Builder base() {
-        return TrainingConfig.builder().epochs(2).batchSize(8).learningRate(3e-3f).seed(7).progressBar(false);
+        return TrainingConfig.builder().epochs(2).batchSize(8).learningRate(3e-3f).warmupRatio(0.1f).weightDecay(0.01f)
+                .seed(7).progressBar(false);
     }
 
     @Test
