@@ -1,4 +1,4 @@
-package io.peft4j.core.model.bert;
+package io.peft4j.core.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
