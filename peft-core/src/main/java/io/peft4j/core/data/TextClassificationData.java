@@ -23,7 +23,7 @@ import java.util.TreeSet;
  * Sentences with class labels, tokenized per batch. Reads JSONL with one
  * {@code {"text": ..., "label": ...}} object per line.
  */
-public final class TextClassificationData implements Batches {
+public final class TextClassificationData implements LabeledBatches {
     private final List<String> texts;
     private final int[] labels;
     private final List<String> labelNames;
@@ -107,6 +107,7 @@ public final class TextClassificationData implements Batches {
         return texts;
     }
 
+    @Override
     public List<String> labelNames() {
         return Collections.unmodifiableList(labelNames);
     }

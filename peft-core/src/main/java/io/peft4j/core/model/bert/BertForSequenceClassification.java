@@ -8,15 +8,18 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.peft4j.core.model.ContextModel;
+import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.Module;
 
 /**
  * A BERT encoder at {@code bert} and a linear {@code classifier}, named as transformers'
  * {@code BertForSequenceClassification} so adapter files carry over. Inputs as {@link BertModel};
- * output: logits {@code [B, numLabels]}.
+ * outputs: {@code logits [B, numLabels]}, {@code last_hidden_state} and the pooled {@code embeddings}.
  */
-public class BertForSequenceClassification extends Module {
+public class BertForSequenceClassification extends Module implements ContextModel {
     private final int numLabels;
     private final Pooling pooling;
     private final float dropout;
@@ -53,12 +56,29 @@ public class BertForSequenceClassification extends Module {
         return hidden.mul(m).sum(new int[] {1}).div(m.sum(new int[] {1}).maximum(1e-9f));
     }
 
+    /** Positional form: inputs as {@link BertModel}'s; output: the logits. */
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDList out = child("bert").forward(ps, inputs, training);
-        NDArray pooled = pooling == Pooling.MEAN ? meanPool(out.get(0), inputs.get(1)) : out.get(1);
-        pooled = Dropout.dropout(pooled, dropout, training).singletonOrThrow();
-        return child("classifier").forward(ps, new NDList(pooled), training);
+        return new NDList(forward(ps, BertModel.positional(inputs), training).logits());
+    }
+
+    /**
+     * {@code logits [B, numLabels]}, the encoder's {@code last_hidden_state}, and the pooled
+     * {@code embeddings [B, H]} the classifier reads (before dropout). With mean pooling the pooler is
+     * not run.
+     */
+    @Override
+    public ModelOutput forward(ParameterStore ps, ForwardContext context, boolean training) {
+        ModelOutput encoded = bert().forward(ps, context, training, pooling == Pooling.POOLER);
+        NDArray hidden = encoded.lastHiddenState();
+        NDArray pooled = pooling == Pooling.MEAN ? meanPool(hidden, context.attentionMaskOrOnes()) : encoded.pooled();
+        NDArray dropped = Dropout.dropout(pooled, dropout, training).singletonOrThrow();
+        NDArray logits = call(child("classifier"), ps, dropped, training);
+        return ModelOutput.builder()
+                .put(ModelOutput.LOGITS, logits)
+                .put(ModelOutput.LAST_HIDDEN_STATE, hidden)
+                .put(ModelOutput.EMBEDDINGS, pooled)
+                .build();
     }
 
     @Override
