@@ -19,20 +19,26 @@ public final class ClassificationMetrics extends Metrics {
      * @param labelNames the class names by id, or null for {@code "0", "1", ...}
      */
     public ClassificationMetrics(double loss, long[][] confusion, List<String> labelNames) {
-        super(scalars(loss, confusion));
+        super(scalars(loss, square(confusion)));
         int c = confusion.length;
         if (labelNames != null && labelNames.size() != c) {
             throw new IllegalArgumentException(labelNames.size() + " label names for a " + c + "-class confusion matrix");
         }
         this.confusion = new long[c][];
         for (int i = 0; i < c; i++) {
-            if (confusion[i].length != c) {
-                throw new IllegalArgumentException("Confusion matrix row " + i + " has " + confusion[i].length
-                        + " columns; expected " + c);
-            }
             this.confusion[i] = confusion[i].clone();
         }
         this.labelNames = labelNames == null ? null : List.copyOf(labelNames);
+    }
+
+    private static long[][] square(long[][] confusion) {
+        for (int i = 0; i < confusion.length; i++) {
+            if (confusion[i].length != confusion.length) {
+                throw new IllegalArgumentException("Confusion matrix row " + i + " has " + confusion[i].length
+                        + " columns; expected " + confusion.length);
+            }
+        }
+        return confusion;
     }
 
     private static Map<String, Double> scalars(double loss, long[][] confusion) {
