@@ -29,7 +29,7 @@ import java.util.Map;
  */
 public final class CausalLanguageModeling implements Task {
     /** transformers' {@code ignore_index}: a label that counts for nothing. */
-    public static final int IGNORE_INDEX = -100;
+    public static final int IGNORE_INDEX = Batch.IGNORE_INDEX;
     public static final int DEFAULT_CHUNK_SIZE = 256;
 
     private final int chunkSize;

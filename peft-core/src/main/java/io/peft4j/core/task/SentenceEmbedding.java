@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.data.Batch;
 import io.peft4j.core.data.Batches;
+import io.peft4j.core.data.SentencePairData;
 import io.peft4j.core.model.ForwardContext;
 import io.peft4j.core.nn.Module;
 
@@ -28,9 +29,9 @@ import java.util.Map;
  * the batch's candidates; it depends on the evaluation batch size).
  */
 public final class SentenceEmbedding implements Task {
-    public static final String ANCHOR = "anchor_";
-    public static final String POSITIVE = "positive_";
-    public static final String NEGATIVE = "negative_";
+    public static final String ANCHOR = SentencePairData.ANCHOR_PREFIX;
+    public static final String POSITIVE = SentencePairData.POSITIVE_PREFIX;
+    public static final String NEGATIVE = SentencePairData.NEGATIVE_PREFIX;
     public static final float DEFAULT_SCALE = 20f;
 
     private final float scale;
