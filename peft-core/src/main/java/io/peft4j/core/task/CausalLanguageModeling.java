@@ -47,13 +47,14 @@ public final class CausalLanguageModeling implements Task {
         this.chunkSize = chunkSize;
     }
 
-    private CausalLanguageModeling(boolean unchunked) {
+    /** The unchunked form: chunk size 0, which the public constructor refuses. */
+    private CausalLanguageModeling(Void unchunked) {
         this.chunkSize = 0;
     }
 
     /** The loss through autograd over the full logits: exact reference, and for heads that are not affine. */
     public static CausalLanguageModeling unchunked() {
-        return new CausalLanguageModeling(true);
+        return new CausalLanguageModeling((Void) null);
     }
 
     /** Positions per chunk, or 0 when unchunked. */
@@ -61,9 +62,10 @@ public final class CausalLanguageModeling implements Task {
         return chunkSize;
     }
 
+    /** Differentiable in both modes; {@code training} only switches the model's dropout. */
     @Override
     public NDArray loss(PeftModel model, Batch batch, boolean training) {
-        return run(model, batch, training, training).loss;
+        return run(model, batch, training, true).loss;
     }
 
     private ChunkedCrossEntropy.Result run(PeftModel model, Batch batch, boolean training, boolean differentiable) {
