@@ -211,7 +211,15 @@ class CausalLanguageModelingTest {
             Trainer trainer = new Trainer(m, task, TrainingConfig.builder().epochs(8).batchSize(8)
                     .learningRate(3e-2f).seed(1).progressBar(false).build());
             double before = trainer.evaluate(train).get(Metrics.LOSS);
+            // Every array a step creates (chunks, head gradients, surrogate) must die with the step.
+            int[] arrays = new int[2];
+            trainer.onStep(step -> {
+                if (step == 8 || step == 64) {
+                    arrays[step == 8 ? 0 : 1] = m.manager().getManagedArrays().size();
+                }
+            });
             List<EpochResult> epochs = trainer.fit(train, null);
+            assertEquals(arrays[0], arrays[1], "arrays in the model's manager after steps 8 and 64");
             double after = trainer.evaluate(train).get(Metrics.LOSS);
             assertTrue(after < 0.5 * before, "loss " + before + " -> " + after + ": " + epochs);
         }

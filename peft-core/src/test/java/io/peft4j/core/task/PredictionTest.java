@@ -90,6 +90,20 @@ class PredictionTest {
         assertEquals(2, embedder.embedAll(TEXTS).size());
     }
 
+    @Test
+    void predictionsLeaveNoArrayInTheModelsManager() {
+        TextClassifier classifier = new TextClassifier(model, tok, List.of("sport", "business", "science"));
+        TextEmbedder embedder = new TextEmbedder(model, tok);
+        classifier.predict(TEXTS.get(0));
+        embedder.embed(TEXTS.get(0));
+        int before = model.manager().getManagedArrays().size();
+        for (int i = 0; i < 5; i++) {
+            classifier.predict(TEXTS.get(i % 2));
+            embedder.embed(TEXTS.get(i % 2));
+        }
+        assertEquals(before, model.manager().getManagedArrays().size());
+    }
+
     /** The reference: ONNX Runtime's token states for one text, mean-pooled and L2-normalized in double here. */
     private static double[] onnxSentenceEmbedding(String text) throws Exception {
         long[] ids;
