@@ -63,6 +63,10 @@ public final class ForwardContext {
      * holds per example (e.g. {@code anchor_input_ids} and {@code positive_input_ids}).
      */
     public static ForwardContext of(Batch batch, String prefix) {
+        if (!batch.has(prefix + Batch.INPUT_IDS) && !batch.has(prefix + Batch.INPUTS_EMBEDS)) {
+            throw new IllegalArgumentException("The batch has neither '" + prefix + Batch.INPUT_IDS + "' nor '" + prefix
+                    + Batch.INPUTS_EMBEDS + "'; it holds " + batch.names());
+        }
         return builder()
                 .inputIds(batch.get(prefix + Batch.INPUT_IDS))
                 .inputsEmbeds(batch.get(prefix + Batch.INPUTS_EMBEDS))

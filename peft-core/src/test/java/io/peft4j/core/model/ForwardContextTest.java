@@ -84,6 +84,9 @@ class ForwardContextTest {
             IllegalArgumentException neither = assertThrows(IllegalArgumentException.class,
                     () -> ForwardContext.builder().build());
             assertTrue(neither.getMessage().contains("input_ids and inputs_embeds"), neither.getMessage());
+            IllegalArgumentException prefixed = assertThrows(IllegalArgumentException.class,
+                    () -> ForwardContext.of(b, "anchor_"));
+            assertTrue(prefixed.getMessage().contains("'anchor_input_ids'"), prefixed.getMessage());
             IllegalArgumentException mask = assertThrows(IllegalArgumentException.class,
                     () -> ForwardContext.builder().inputIds(ids).attentionMask(sm.ones(new Shape(3, 2))).build());
             assertTrue(mask.getMessage().contains("'attention_mask' has shape"), mask.getMessage());
