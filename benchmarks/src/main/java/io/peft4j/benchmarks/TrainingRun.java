@@ -9,7 +9,7 @@ import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.BertCheckpoint;
 import io.peft4j.core.model.bert.Pooling;
 import io.peft4j.core.model.bert.PretrainedEncoder;
-import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.text.TextTokenizer;
 import io.peft4j.core.task.Metrics;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;

@@ -3,8 +3,12 @@ package io.peft4j.core;
 import ai.djl.ndarray.NDList;
 import ai.djl.training.ParameterStore;
 
+import io.peft4j.core.data.Batch;
+import io.peft4j.core.model.ContextModel;
+import io.peft4j.core.model.ForwardContext;
 import io.peft4j.core.model.ModelFamilies;
 import io.peft4j.core.model.ModelFamily;
+import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleTree;
 import io.peft4j.core.strategy.PeftConfig;
@@ -56,10 +60,29 @@ public class PeftModel extends ModuleTree {
         return family != null ? family : ModelFamilies.forArchitecture(architecture);
     }
 
-    /** Runs the model; inputs and outputs as the root module documents. */
+    /** Runs the model on positional inputs; inputs and outputs as the root module documents. */
     public NDList forward(NDList inputs, boolean training) {
         ParameterStore ps = new ParameterStore(manager(), false);
         return root().forward(ps, inputs, training);
+    }
+
+    /** Runs the model on named inputs and returns its named outputs (logits, hidden states, ...). */
+    public ModelOutput forward(ForwardContext context, boolean training) {
+        return contextModel().forward(new ParameterStore(manager(), false), context, training);
+    }
+
+    /** Runs the model on a batch's named inputs ({@code input_ids} or {@code inputs_embeds}, masks, positions). */
+    public ModelOutput forward(Batch batch, boolean training) {
+        return forward(ForwardContext.of(batch), training);
+    }
+
+    /** The root as a model that takes named inputs; a root that does not is an error naming its class. */
+    public ContextModel contextModel() {
+        if (!(root() instanceof ContextModel)) {
+            throw new IllegalStateException("The root module " + root().getClass().getName()
+                    + " takes positional inputs only; forward(NDList, boolean) runs it");
+        }
+        return (ContextModel) root();
     }
 
     /** Records the config of an adapter applied under a name (strategies call this). */

@@ -1,7 +1,7 @@
 package io.peft4j.examples;
 
 import io.peft4j.core.data.TextClassificationData;
-import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.text.TextTokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -19,6 +19,8 @@ public final class Batch {
     public static final String POSITION_IDS = "position_ids";
     public static final String INPUTS_EMBEDS = "inputs_embeds";
     public static final String LABELS = "labels";
+    /** transformers' {@code ignore_index}: a token label that counts for nothing in the loss. */
+    public static final int IGNORE_INDEX = -100;
 
     private final Map<String, NDArray> arrays;
     private final int size;

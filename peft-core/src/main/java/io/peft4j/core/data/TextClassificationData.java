@@ -3,17 +3,11 @@ package io.peft4j.core.data;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peft4j.core.text.TextTokenizer;
 
-import io.peft4j.core.model.bert.TextTokenizer;
-
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -21,9 +15,13 @@ import java.util.TreeSet;
 
 /**
  * Sentences with class labels, tokenized per batch. Reads JSONL with one
- * {@code {"text": ..., "label": ...}} object per line.
+ * {@code {"text": ..., "label": ...}} object per line, or CSV/TSV with columns {@code text} and
+ * {@code label}; a label may be a string or a number and is matched by its text.
  */
-public final class TextClassificationData implements Batches {
+public final class TextClassificationData implements LabeledBatches {
+    public static final String TEXT = "text";
+    public static final String LABEL = "label";
+
     private final List<String> texts;
     private final int[] labels;
     private final List<String> labelNames;
@@ -44,11 +42,31 @@ public final class TextClassificationData implements Batches {
         this.tokenizer = tokenizer;
     }
 
+    /** A file (JSONL, CSV or TSV by extension) with fields {@code text} and {@code label}; label ids in sorted order. */
+    public static TextClassificationData read(Path file, TextTokenizer tokenizer) throws IOException {
+        List<Record> records = Records.read(file);
+        return of(records, labelsOf(records), tokenizer);
+    }
+
+    /** As {@link #read(Path, TextTokenizer)} with fixed label ids: every label must be one of {@code labelNames}. */
+    public static TextClassificationData read(Path file, List<String> labelNames, TextTokenizer tokenizer) throws IOException {
+        return of(Records.read(file), labelNames, tokenizer);
+    }
+
     /** The sorted distinct labels of a JSONL file, to fix the label ids before reading splits. */
     public static List<String> labelsOf(InputStream jsonl, String source) throws IOException {
+        return labelsOf(Records.read(jsonl, source, DataFormat.JSONL));
+    }
+
+    /** The sorted distinct labels of a data file (JSONL, CSV or TSV by extension). */
+    public static List<String> labelsOf(Path file) throws IOException {
+        return labelsOf(Records.read(file));
+    }
+
+    private static List<String> labelsOf(List<Record> records) throws IOException {
         TreeSet<String> set = new TreeSet<>();
-        for (JsonNode n : parse(jsonl, source)) {
-            set.add(n.get("label").asText());
+        for (Record r : records) {
+            set.add(r.scalar(LABEL));
         }
         return new ArrayList<>(set);
     }
@@ -56,46 +74,23 @@ public final class TextClassificationData implements Batches {
     /** Reads JSONL; every label must be one of {@code labelNames} (whose order gives the ids). */
     public static TextClassificationData readJsonl(InputStream jsonl, String source, List<String> labelNames,
             TextTokenizer tokenizer) throws IOException {
-        List<String> texts = new ArrayList<>();
-        List<Integer> ids = new ArrayList<>();
-        int line = 0;
-        for (JsonNode n : parse(jsonl, source)) {
-            line++;
-            int id = labelNames.indexOf(n.get("label").asText());
-            if (id < 0) {
-                throw new IOException(source + " record " + line + ": label '" + n.get("label").asText()
-                        + "' is not one of " + labelNames);
-            }
-            texts.add(n.get("text").asText());
-            ids.add(id);
-        }
-        return new TextClassificationData(texts, ids.stream().mapToInt(Integer::intValue).toArray(), labelNames, tokenizer);
+        return of(Records.read(jsonl, source, DataFormat.JSONL), labelNames, tokenizer);
     }
 
-    private static List<JsonNode> parse(InputStream jsonl, String source) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        List<JsonNode> out = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(jsonl, StandardCharsets.UTF_8))) {
-            String s;
-            int line = 0;
-            while ((s = r.readLine()) != null) {
-                line++;
-                if (s.isBlank()) {
-                    continue;
-                }
-                JsonNode n;
-                try {
-                    n = json.readTree(s);
-                } catch (JsonProcessingException e) {
-                    throw new IOException(source + " line " + line + ": not valid JSON: " + e.getOriginalMessage(), e);
-                }
-                if (n == null || !n.hasNonNull("text") || !n.hasNonNull("label")) {
-                    throw new IOException(source + " line " + line + ": expected an object with 'text' and 'label'");
-                }
-                out.add(n);
+    private static TextClassificationData of(List<Record> records, List<String> labelNames, TextTokenizer tokenizer)
+            throws IOException {
+        List<String> texts = new ArrayList<>();
+        int[] ids = new int[records.size()];
+        for (int i = 0; i < ids.length; i++) {
+            Record r = records.get(i);
+            String label = r.scalar(LABEL);
+            ids[i] = labelNames.indexOf(label);
+            if (ids[i] < 0) {
+                throw r.error("field 'label': '" + label + "' is not one of " + labelNames);
             }
+            texts.add(r.string(TEXT));
         }
-        return out;
+        return new TextClassificationData(texts, ids, labelNames, tokenizer);
     }
 
     @Override
@@ -107,6 +102,7 @@ public final class TextClassificationData implements Batches {
         return texts;
     }
 
+    @Override
     public List<String> labelNames() {
         return Collections.unmodifiableList(labelNames);
     }

@@ -5,10 +5,18 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** What an evaluation measured, by name in a fixed order (e.g. {@code loss}, {@code accuracy}). Immutable. */
-public final class Metrics {
+/**
+ * What an evaluation measured, by name in a fixed order (e.g. {@code loss}, {@code accuracy}). Immutable.
+ * A task may return a subclass with more than scalars (e.g. {@link ClassificationMetrics}'s confusion matrix).
+ */
+public class Metrics {
     public static final String LOSS = "loss";
     public static final String ACCURACY = "accuracy";
+    public static final String MACRO_F1 = "macro_f1";
+    public static final String PERPLEXITY = "perplexity";
+    public static final String TOKEN_ACCURACY = "token_accuracy";
+    /** In-batch retrieval accuracy@1 of a sentence-embedding evaluation. */
+    public static final String RETRIEVAL_ACCURACY = "accuracy@1";
 
     private final Map<String, Double> values;
 

@@ -2,31 +2,26 @@ package io.peft4j.core.task;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.data.Batch;
 import io.peft4j.core.data.Batches;
+import io.peft4j.core.data.LabeledBatches;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 
 /**
- * Sequence classification: the model maps {@code input_ids}, {@code attention_mask} (and
- * {@code token_type_ids} when the batch has them) to logits {@code [B, C]}; the loss is the mean
- * softmax cross-entropy against int64 {@code labels [B]}; evaluation reports loss and accuracy.
+ * Sequence classification: the model maps a batch's named inputs to {@code logits [B, C]}; the loss is
+ * the mean softmax cross-entropy against int64 {@code labels [B]}; evaluation reports loss, accuracy,
+ * macro-F1, per-class precision/recall and the confusion matrix ({@link ClassificationMetrics}).
  */
 public final class SequenceClassification implements Task {
     private static final SoftmaxCrossEntropyLoss CROSS_ENTROPY = new SoftmaxCrossEntropyLoss();
 
     /** The logits {@code [B, C]} of a batch. */
     public NDArray logits(PeftModel model, Batch batch, boolean training) {
-        NDList inputs = new NDList(batch.require(Batch.INPUT_IDS), batch.require(Batch.ATTENTION_MASK));
-        if (batch.has(Batch.TOKEN_TYPE_IDS)) {
-            inputs.add(batch.get(Batch.TOKEN_TYPE_IDS));
-        }
-        return model.forward(inputs, training).get(0);
+        return model.forward(batch, training).logits();
     }
 
     @Override
@@ -42,37 +37,38 @@ public final class SequenceClassification implements Task {
 
     @Override
     public Metrics evaluate(PeftModel model, Batches data, int batchSize) {
-        int n = data.size();
-        long correct = 0;
-        double lossSum = 0;
-        for (int from = 0; from < n; from += batchSize) {
-            int[] idx = range(from, Math.min(n, from + batchSize));
-            try (NDManager sm = model.manager().newSubManager()) {
-                Batch batch = data.batch(sm, idx);
-                NDArray logits = logits(model, batch, false);
-                NDArray gold = batch.require(Batch.LABELS);
-                lossSum += crossEntropy(logits, gold).getFloat() * idx.length;
-                long[] pred = logits.argMax(1).toLongArray();
-                long[] want = gold.toLongArray();
-                for (int i = 0; i < pred.length; i++) {
-                    if (pred[i] == want[i]) {
-                        correct++;
-                    }
-                }
-            }
-        }
-        Map<String, Double> out = new LinkedHashMap<>();
-        out.put(Metrics.LOSS, n == 0 ? Double.NaN : lossSum / n);
-        out.put(Metrics.ACCURACY, n == 0 ? Double.NaN : (double) correct / n);
-        return new Metrics(out);
+        return evaluateClassification(model, data, batchSize);
     }
 
-    /** The indices {@code from, ..., to - 1}. */
-    static int[] range(int from, int to) {
-        int[] idx = new int[to - from];
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = from + i;
+    /** {@link #evaluate} with its full type: the confusion matrix and per-class figures besides the scalars. */
+    public ClassificationMetrics evaluateClassification(PeftModel model, Batches data, int batchSize) {
+        double[] lossSum = {0};
+        long[][][] confusion = {null};
+        EvalLoop.forEachBatch(model, data, batchSize, batch -> {
+            NDArray logits = logits(model, batch, false);
+            NDArray gold = batch.require(Batch.LABELS);
+            lossSum[0] += crossEntropy(logits, gold).getFloat() * batch.size();
+            int classes = (int) logits.getShape().get(1);
+            if (confusion[0] == null) {
+                confusion[0] = new long[classes][classes];
+            }
+            long[] pred = logits.argMax(1).toLongArray();
+            long[] want = gold.toLongArray();
+            for (int i = 0; i < pred.length; i++) {
+                if (want[i] < 0 || want[i] >= classes) {
+                    throw new IllegalArgumentException("Label " + want[i] + " outside the model's " + classes + " classes");
+                }
+                confusion[0][(int) want[i]][(int) pred[i]]++;
+            }
+        });
+        int n = data.size();
+        if (confusion[0] == null) {
+            throw new IllegalArgumentException("No examples to evaluate");
         }
-        return idx;
+        List<String> names = data instanceof LabeledBatches ? ((LabeledBatches) data).labelNames() : null;
+        if (names != null && names.size() != confusion[0].length) {
+            names = null; // the data names other classes than the model predicts: report ids
+        }
+        return new ClassificationMetrics(lossSum[0] / n, confusion[0], names);
     }
 }

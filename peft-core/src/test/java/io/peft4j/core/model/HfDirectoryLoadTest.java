@@ -15,7 +15,7 @@ import io.peft4j.core.io.Tensor;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.BertCheckpoint;
 import io.peft4j.core.model.bert.PretrainedEncoder;
-import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.text.TextTokenizer;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

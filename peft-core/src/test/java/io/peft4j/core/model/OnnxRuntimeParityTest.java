@@ -13,7 +13,7 @@ import ai.onnxruntime.OrtSession;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.PretrainedEncoder;
-import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.text.TextTokenizer;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

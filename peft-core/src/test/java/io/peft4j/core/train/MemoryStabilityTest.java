@@ -9,7 +9,7 @@ import io.peft4j.core.data.Batches;
 import io.peft4j.core.data.TextClassificationData;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.PretrainedEncoder;
-import io.peft4j.core.model.bert.TextTokenizer;
+import io.peft4j.core.text.TextTokenizer;
 import io.peft4j.core.testing.Memory;
 
 import org.junit.jupiter.api.Tag;

@@ -2,17 +2,19 @@ package io.peft4j.core.model.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.peft4j.core.model.ForwardContext;
 import io.peft4j.core.nn.Embedding;
 import io.peft4j.core.nn.LayerNorm;
 import io.peft4j.core.nn.Module;
 
-/** Word, position and token-type embeddings, summed, normalized and dropped out. Inputs: ids, token types. */
+/** Word (or given input), position and token-type embeddings, summed, normalized and dropped out. */
 public class BertEmbeddings extends Module {
     private final float dropout;
     private final boolean positionsAfterPadding;
@@ -30,16 +32,43 @@ public class BertEmbeddings extends Module {
         this.dropout = c.hiddenDropoutProb();
     }
 
+    /** Positional form: {@code input_ids} and optionally {@code token_type_ids}. */
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray ids = inputs.get(0);
-        NDArray tokenTypes = inputs.size() > 1 ? inputs.get(1) : ids.zerosLike();
-        NDArray positions = positionIds(ids);
-        NDArray x = call(child("word_embeddings"), ps, ids, training)
+        ForwardContext.Builder ctx = ForwardContext.builder().inputIds(inputs.get(0));
+        if (inputs.size() > 1) {
+            ctx.tokenTypeIds(inputs.get(1));
+        }
+        return new NDList(embed(ps, ctx.build(), training));
+    }
+
+    /**
+     * {@code LayerNorm(inputs_embeds + token_type + position)}, dropped out, as transformers'
+     * {@code BertEmbeddings}: {@code inputs_embeds} is the word embedding of {@code input_ids} unless
+     * the context gives it; token types default to 0 and positions to {@code past, ..., past + T - 1}.
+     */
+    public NDArray embed(ParameterStore ps, ForwardContext ctx, boolean training) {
+        NDArray words = ctx.inputsEmbeds() != null
+                ? ctx.inputsEmbeds()
+                : call(child("word_embeddings"), ps, ctx.inputIds(), training);
+        NDManager m = ctx.anyInput().getManager();
+        long batch = ctx.batchSize();
+        long seqLen = ctx.sequenceLength();
+        NDArray tokenTypes = ctx.tokenTypeIds() != null
+                ? ctx.tokenTypeIds()
+                : m.zeros(new Shape(batch, seqLen), DataType.INT64);
+        NDArray positions = ctx.positionIds();
+        if (positions == null) {
+            long past = ctx.keyValueCache() == null ? 0 : ctx.keyValueCache().length();
+            positions = ctx.inputIds() != null && past == 0
+                    ? positionIds(ctx.inputIds())
+                    : sequentialPositions(m, past, seqLen);
+        }
+        NDArray x = words
                 .add(call(child("token_type_embeddings"), ps, tokenTypes, training))
                 .add(call(child("position_embeddings"), ps, positions, training));
         x = call(child("LayerNorm"), ps, x, training);
-        return Dropout.dropout(x, dropout, training);
+        return Dropout.dropout(x, dropout, training).singletonOrThrow();
     }
 
     /**
@@ -50,17 +79,30 @@ public class BertEmbeddings extends Module {
      */
     public NDArray positionIds(NDArray ids) {
         long seqLen = ids.getShape().get(1);
-        long last = positionsAfterPadding ? padTokenId + seqLen : seqLen - 1;
-        if (last >= maxPositions) {
-            throw new IllegalArgumentException("a sequence of " + seqLen + " tokens needs position " + last
-                    + " but max_position_embeddings is " + maxPositions + ": truncate the input to at most "
-                    + (positionsAfterPadding ? maxPositions - padTokenId - 1 : maxPositions) + " tokens");
-        }
+        checkPositions(positionsAfterPadding ? padTokenId + seqLen : seqLen - 1, seqLen);
         if (!positionsAfterPadding) {
             return ids.getManager().arange(0L, seqLen, 1L, DataType.INT64).expandDims(0);
         }
         NDArray real = ids.neq(padTokenId).toType(DataType.INT64, false);
         return real.cumSum(1).mul(real).add(padTokenId);
+    }
+
+    /**
+     * Positions when only embeddings are given: {@code past, ..., past + T - 1}, shifted past the padding
+     * index for RoBERTa-style encoders (transformers' {@code create_position_ids_from_inputs_embeds}).
+     */
+    private NDArray sequentialPositions(NDManager m, long past, long seqLen) {
+        long first = (positionsAfterPadding ? padTokenId + 1 : 0) + past;
+        checkPositions(first + seqLen - 1, seqLen);
+        return m.arange(first, first + seqLen, 1L, DataType.INT64).expandDims(0);
+    }
+
+    private void checkPositions(long last, long seqLen) {
+        if (last >= maxPositions) {
+            throw new IllegalArgumentException("a sequence of " + seqLen + " tokens needs position " + last
+                    + " but max_position_embeddings is " + maxPositions + ": truncate the input to at most "
+                    + (positionsAfterPadding ? maxPositions - padTokenId - 1 : maxPositions) + " tokens");
+        }
     }
 
     @Override

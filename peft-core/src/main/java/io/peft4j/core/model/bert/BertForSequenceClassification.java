@@ -9,15 +9,19 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.peft4j.core.model.ContextModel;
+import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.Module;
 
 /**
  * A BERT encoder at {@code bert} and a linear {@code classifier}, named as transformers'
  * {@code BertForSequenceClassification} so adapter files carry over. Inputs as {@link BertModel};
- * output: logits {@code [B, numLabels]}. The encoder has a pooler only with {@link Pooling#POOLER}.
+ * outputs: {@code logits [B, numLabels]}, {@code last_hidden_state} and the pooled {@code embeddings}.
+ * The encoder has a pooler only with {@link Pooling#POOLER}.
  */
-public class BertForSequenceClassification extends Module {
+public class BertForSequenceClassification extends Module implements ContextModel {
     private final int numLabels;
     private final Pooling pooling;
     private final float dropout;
@@ -65,25 +69,42 @@ public class BertForSequenceClassification extends Module {
     }
 
     /** One vector per sequence from the encoder's outputs, as {@link #pooling()} says. */
-    public NDArray pool(NDList encoderOutputs, NDArray attentionMask) {
+    public NDArray pool(ModelOutput encoded, NDArray attentionMask) {
         switch (pooling) {
             case MEAN:
-                return meanPool(encoderOutputs.get(0), attentionMask);
+                return meanPool(encoded.lastHiddenState(), attentionMask);
             case CLS:
-                return encoderOutputs.get(0).get(new NDIndex(":, 0, :"));
+                return encoded.lastHiddenState().get(new NDIndex(":, 0, :"));
             case POOLER:
-                return encoderOutputs.get(1);
+                return encoded.pooled();
             default:
                 throw new IllegalStateException("unknown pooling " + pooling);
         }
     }
 
+    /** Positional form: inputs as {@link BertModel}'s; output: the logits. */
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDList out = child("bert").forward(ps, inputs, training);
-        NDArray pooled = pool(out, inputs.get(1));
-        pooled = Dropout.dropout(pooled, dropout, training).singletonOrThrow();
-        return child("classifier").forward(ps, new NDList(pooled), training);
+        return new NDList(forward(ps, BertModel.positional(inputs), training).logits());
+    }
+
+    /**
+     * {@code logits [B, numLabels]}, the encoder's {@code last_hidden_state}, and the pooled
+     * {@code embeddings [B, H]} the classifier reads (before dropout). The pooler runs only with
+     * {@link Pooling#POOLER}.
+     */
+    @Override
+    public ModelOutput forward(ParameterStore ps, ForwardContext context, boolean training) {
+        ModelOutput encoded = bert().forward(ps, context, training, pooling == Pooling.POOLER);
+        NDArray hidden = encoded.lastHiddenState();
+        NDArray pooled = pool(encoded, context.attentionMaskOrOnes());
+        NDArray dropped = Dropout.dropout(pooled, dropout, training).singletonOrThrow();
+        NDArray logits = call(child("classifier"), ps, dropped, training);
+        return ModelOutput.builder()
+                .put(ModelOutput.LOGITS, logits)
+                .put(ModelOutput.LAST_HIDDEN_STATE, hidden)
+                .put(ModelOutput.EMBEDDINGS, pooled)
+                .build();
     }
 
     @Override

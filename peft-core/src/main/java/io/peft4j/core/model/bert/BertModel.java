@@ -7,15 +7,19 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.peft4j.core.model.ContextModel;
+import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.nn.Module;
 
 /**
  * transformers' {@code BertModel}: {@code embeddings}, {@code encoder} and an optional {@code pooler}.
- * Inputs: {@code input_ids [B, T]}, {@code attention_mask [B, T]} (1 = token, 0 = padding) and
- * optionally {@code token_type_ids}. Outputs: {@code last_hidden_state [B, T, H]}, then the pooler
- * output {@code [B, H]} when the model has a pooler.
+ * Takes a {@link ForwardContext} ({@code input_ids} or {@code inputs_embeds}, {@code attention_mask},
+ * {@code token_type_ids}, {@code position_ids}) and returns {@code last_hidden_state [B, T, H]} and,
+ * when the model has a pooler, {@code pooler_output [B, H]}. The positional form takes
+ * {@code input_ids, attention_mask[, token_type_ids]} and returns the same arrays in that order.
  */
-public class BertModel extends Module {
+public class BertModel extends Module implements ContextModel {
     private final BertConfig config;
     private final boolean withPooler;
 
@@ -43,18 +47,50 @@ public class BertModel extends Module {
         return m.neg().add(1f).mul(-Float.MAX_VALUE).reshape(m.getShape().get(0), 1, 1, m.getShape().get(1));
     }
 
+    /** Positional form: {@code input_ids}, {@code attention_mask}[, {@code token_type_ids}] to hidden states[, pooled]. */
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray ids = inputs.get(0);
-        NDArray mask = inputs.get(1);
-        NDList embIn = inputs.size() > 2 ? new NDList(ids, inputs.get(2)) : new NDList(ids);
-        NDArray x = child("embeddings").forward(ps, embIn, training).singletonOrThrow();
-        NDArray hidden = child("encoder").forward(ps, new NDList(x, additiveMask(mask)), training).singletonOrThrow();
-        if (!withPooler) {
-            return new NDList(hidden);
+        ModelOutput out = forward(ps, positional(inputs), training);
+        return withPooler
+                ? new NDList(out.lastHiddenState(), out.pooled())
+                : new NDList(out.lastHiddenState());
+    }
+
+    /** The named form of the positional inputs {@code input_ids, attention_mask[, token_type_ids]}. */
+    static ForwardContext positional(NDList inputs) {
+        ForwardContext.Builder ctx = ForwardContext.builder().inputIds(inputs.get(0)).attentionMask(inputs.get(1));
+        if (inputs.size() > 2) {
+            ctx.tokenTypeIds(inputs.get(2));
         }
-        NDArray pooled = child("pooler").forward(ps, new NDList(hidden), training).singletonOrThrow();
-        return new NDList(hidden, pooled);
+        return ctx.build();
+    }
+
+    /** {@code last_hidden_state}, and {@code pooler_output} when the model has a pooler. */
+    @Override
+    public ModelOutput forward(ParameterStore ps, ForwardContext context, boolean training) {
+        return forward(ps, context, training, withPooler);
+    }
+
+    /**
+     * @param pool whether to run the pooler: a head that mean-pools never reads its output, so the
+     *     pooler's weights take no part in that model's forward
+     */
+    public ModelOutput forward(ParameterStore ps, ForwardContext context, boolean training, boolean pool) {
+        if (context.keyValueCache() != null) {
+            throw new IllegalArgumentException("BERT attends to the current tokens only; it takes no key/value cache");
+        }
+        if (pool && !withPooler) {
+            throw new IllegalArgumentException("This BERT model has no pooler");
+        }
+        BertEmbeddings embeddings = (BertEmbeddings) child("embeddings");
+        NDArray x = embeddings.embed(ps, context, training);
+        NDArray mask = additiveMask(context.attentionMaskOrOnes());
+        NDArray hidden = child("encoder").forward(ps, new NDList(x, mask), training).singletonOrThrow();
+        ModelOutput.Builder out = ModelOutput.builder().put(ModelOutput.LAST_HIDDEN_STATE, hidden);
+        if (pool) {
+            out.put(ModelOutput.POOLER_OUTPUT, call(child("pooler"), ps, hidden, training));
+        }
+        return out.build();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.peft4j.core.model.bert;
 
 import io.peft4j.core.io.onnx.OnnxModelFile;
+import io.peft4j.core.text.TextTokenizer;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.peft4j.core.model.bert;
+package io.peft4j.core.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * A Hugging Face {@code tokenizer.json} (through DJL's tokenizers) that turns sentences into the
  * model inputs {@code input_ids}, {@code attention_mask}, {@code token_type_ids}, padded to the
- * longest sentence of the batch and truncated to {@code maxLength} tokens.
+ * longest sentence of the batch and truncated to {@code maxLength} tokens. Model-independent: every
+ * family's data goes through it.
  */
 public final class TextTokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
@@ -76,6 +77,29 @@ public final class TextTokenizer implements AutoCloseable {
         NDArray maskArr = manager.create(mask, shape);
         NDArray typeArr = manager.create(types, shape);
         return new NDList(idArr, maskArr, typeArr);
+    }
+
+    /**
+     * The ids of a text without special tokens ({@code [CLS]}, {@code [SEP]}, BOS, ...), truncated to
+     * {@code maxLength}: the pieces a causal-LM example is assembled from.
+     */
+    public long[] tokenIds(String text) {
+        return tokenizer.encode(text, false, false).getIds();
+    }
+
+    /** The one id of a token the vocabulary holds whole (e.g. an end-of-sequence token); otherwise an error naming it. */
+    public long tokenId(String token) {
+        long[] ids = tokenIds(token);
+        if (ids.length != 1) {
+            throw new IllegalArgumentException("'" + token + "' is not a single token of this tokenizer; it encodes to "
+                    + ids.length + " ids");
+        }
+        return ids[0];
+    }
+
+    /** The text of ids, special tokens skipped. */
+    public String decode(long[] ids) {
+        return tokenizer.decode(ids, true);
     }
 
     @Override
