@@ -169,14 +169,30 @@ public final class AdamW implements AutoCloseable {
         return out;
     }
 
-    /** Moments and per-parameter step counts, for a checkpoint (PyTorch's {@code exp_avg}, {@code exp_avg_sq}, {@code step}). */
+    /**
+     * Moments and per-parameter step counts (PyTorch's {@code exp_avg}, {@code exp_avg_sq}, {@code step}),
+     * copied: they stay valid after this optimizer is closed or steps again.
+     */
     public Map<String, Tensor> state() {
+        return state(false);
+    }
+
+    /**
+     * As {@link #state()}, but the moments are views of the live arrays, valid only until the next step:
+     * a checkpoint writes them at once, streaming native memory to the file without a heap copy.
+     */
+    Map<String, Tensor> stateViews() {
+        return state(true);
+    }
+
+    private Map<String, Tensor> state(boolean views) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, Moments> e : state.entrySet()) {
             String name = e.getKey();
-            out.put(EXP_AVG + name, Tensor.view(e.getValue().m));
-            out.put(EXP_AVG_SQ + name, Tensor.view(e.getValue().v));
-            try (NDArray count = stateManager.create(e.getValue().steps)) {
+            Moments s = e.getValue();
+            out.put(EXP_AVG + name, views ? Tensor.view(s.m) : Tensor.of(s.m));
+            out.put(EXP_AVG_SQ + name, views ? Tensor.view(s.v) : Tensor.of(s.v));
+            try (NDArray count = stateManager.create(s.steps)) {
                 out.put(STEP + name, Tensor.of(count));
             }
         }

@@ -79,7 +79,7 @@ public final class Checkpoints {
                 }
             }
             SafeTensors.write(tmp.resolve(WEIGHTS), weights);
-            SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer.state());
+            SafeTensors.write(tmp.resolve(OPTIMIZER), optimizer.stateViews());
             ObjectNode state = JSON.createObjectNode();
             state.put("global_step", step);
             state.put("optimizer_steps", optimizer.steps());
