@@ -145,7 +145,7 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
-    protected void removeAdapter(String name) {
+    protected void removeMatrices(String name) {
         close(loraA.remove(name));
         close(loraB.remove(name));
         if (magnitudes.contains(name)) {
@@ -158,7 +158,7 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
-    Map<String, NDArray> adapterArrays(String name) {
+    public Map<String, NDArray> adapterArrays(String name) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         out.put("lora_A." + name + ".weight", loraA(name));
         out.put("lora_B." + name + ".weight", loraB(name));
@@ -166,6 +166,12 @@ public final class LoraLinear extends LoraLayer {
             out.put("lora_magnitude_vector." + name + ".weight", ((DoraMagnitude) magnitudes.get(name)).weight());
         }
         return out;
+    }
+
+    /** HF PEFT saves DoRA's magnitude as {@code lora_magnitude_vector}, without {@code .weight}. */
+    @Override
+    public String savedKey(String relative, String adapter) {
+        return relative.startsWith("lora_magnitude_vector.") ? "lora_magnitude_vector" : super.savedKey(relative, adapter);
     }
 
     @Override
@@ -186,23 +192,13 @@ public final class LoraLinear extends LoraLayer {
 
     @Override
     protected NDArray readBaseWeight(NDManager tmp) {
-        if (quantizedBase() != null) {
-            return quantizedBase().dequantizedWeight(tmp);
-        }
-        NDArray w = ((Linear) base).weight();
-        w.tempAttach(tmp);
-        return w;
+        return linear().readWeight(tmp);
     }
 
+    /** A quantized base quantizes the merged weight again, adding rounding error, as HF PEFT does for bitsandbytes layers. */
     @Override
     protected void writeBaseWeight(NDArray w) {
-        if (quantizedBase() != null) {
-            // As HF PEFT does for bitsandbytes layers: merging re-quantizes, adding rounding error.
-            quantizedBase().requantize(w, "merged base weight");
-            w.close();
-        } else {
-            base.setParameterArray("weight", w);
-        }
+        linear().writeWeight(w);
     }
 
     @Override
@@ -216,7 +212,7 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
-    protected NDArray addAdapters(NDArray x, NDArray result, String adapter, boolean training) {
+    protected NDArray applyAdapter(NDArray x, NDArray result, String adapter, boolean training) {
         AdapterSettings s = settings(adapter);
         NDArray dropped = s.dropout() > 0 && training ? Dropout.dropout(x, s.dropout(), true).singletonOrThrow() : x;
         NDArray a = loraA(adapter);
