@@ -6,9 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.peft4j.core.nn.NamedParameter;
 import io.peft4j.core.strategy.PeftConfig;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
+import io.peft4j.core.strategy.freeze.FreezeStrategy;
 import io.peft4j.core.strategy.full.FullFineTuningConfig;
 import io.peft4j.core.testing.TinyBert;
 import io.peft4j.core.testing.Weights;
@@ -54,6 +58,13 @@ class PeftTest {
             Peft.load(again, dir, true);
             assertFalse(again.trainableParameters().isEmpty(), "trainable when asked");
         }
+    }
+
+    @Test
+    void freezeConfigIsReadStrictly() throws Exception {
+        JsonNode json = new ObjectMapper().readTree("{\"peft_type\":\"FREEZE\",\"layers_to_train\":[\"1\"]}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new FreezeStrategy().parseConfig(json));
+        assertTrue(e.getMessage().contains("layers_to_train entries must be integers"), e.getMessage());
     }
 
     @Test
