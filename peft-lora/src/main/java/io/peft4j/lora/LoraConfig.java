@@ -10,6 +10,7 @@ import io.peft4j.core.tuner.ConfigJson;
 import io.peft4j.core.tuner.TargetMatcher;
 import io.peft4j.core.tuner.TunerConfig;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -62,20 +63,16 @@ public final class LoraConfig extends TunerConfig {
         this.pissaNiter = b.pissaNiter;
         this.fanInFanOut = b.fanInFanOut;
         this.quantization = b.quantization;
-        if (r <= 0) {
-            throw new IllegalArgumentException("LoraConfig r must be > 0, got " + r);
+        check(r > 0, "r must be > 0, got " + r);
+        check(Float.isFinite(loraAlpha), "lora_alpha must be a finite number, got " + loraAlpha);
+        check(loraDropout >= 0 && loraDropout < 1, "lora_dropout must be in [0, 1), got " + loraDropout);
+        rankPattern.forEach((k, v) -> check(v > 0, "rank_pattern['" + k + "'] must be > 0, got " + v));
+    }
+
+    private static void check(boolean ok, String problem) {
+        if (!ok) {
+            throw new IllegalArgumentException("LoraConfig " + problem);
         }
-        if (!Float.isFinite(loraAlpha)) {
-            throw new IllegalArgumentException("LoraConfig lora_alpha must be a finite number, got " + loraAlpha);
-        }
-        if (!(loraDropout >= 0 && loraDropout < 1)) {
-            throw new IllegalArgumentException("LoraConfig lora_dropout must be in [0, 1), got " + loraDropout);
-        }
-        rankPattern.forEach((k, v) -> {
-            if (v <= 0) {
-                throw new IllegalArgumentException("LoraConfig rank_pattern['" + k + "'] must be > 0, got " + v);
-            }
-        });
     }
 
     public static Builder builder() {
@@ -188,18 +185,11 @@ public final class LoraConfig extends TunerConfig {
 
     private JsonNode initJson() {
         JsonNodeFactory f = JsonNodeFactory.instance;
-        switch (initLoraWeights) {
-            case DEFAULT:
-                return f.booleanNode(true);
-            case RANDOM:
-                return f.booleanNode(false);
-            case GAUSSIAN:
-                return f.textNode("gaussian");
-            case PISSA:
-                return f.textNode(pissaNiter > 0 ? "pissa_niter_" + pissaNiter : "pissa");
-            default:
-                throw new IllegalStateException(initLoraWeights.name());
+        if (initLoraWeights == InitLoraWeights.PISSA) {
+            return f.textNode(pissaNiter > 0 ? "pissa_niter_" + pissaNiter : "pissa");
         }
+        return initLoraWeights == InitLoraWeights.GAUSSIAN ? f.textNode("gaussian")
+                : f.booleanNode(initLoraWeights == InitLoraWeights.DEFAULT); // RANDOM is false
     }
 
     /** Reads HF PEFT's {@code adapter_config.json} (as a parsed tree); a bad value names its field. */
@@ -248,21 +238,23 @@ public final class LoraConfig extends TunerConfig {
         for (String f : List.of("megatron_config", "trainable_token_indices", "eva_config", "corda_config",
                 "layer_replication", "arrow_config", "alora_invocation_tokens")) {
             if (j.has(f)) {
-                throw new IllegalArgumentException("adapter_config.json sets " + f + " = " + json.get(f)
-                        + ", which peft4j does not support");
+                throw unsupported(f, json.get(f));
             }
         }
         for (String f : List.of("use_qalora", "lora_bias")) {
             if (j.boolField(f, false)) {
-                throw new IllegalArgumentException("adapter_config.json sets " + f + " = true, which peft4j does not support");
+                throw unsupported(f, json.get(f));
             }
         }
         for (String f : List.of("loftq_config", "target_parameters")) {
             if (j.has(f) && !json.get(f).isEmpty()) {
-                throw new IllegalArgumentException("adapter_config.json sets " + f + " = " + json.get(f)
-                        + ", which peft4j does not support");
+                throw unsupported(f, json.get(f));
             }
         }
+    }
+
+    private static IllegalArgumentException unsupported(String field, JsonNode value) {
+        return new IllegalArgumentException("adapter_config.json sets " + field + " = " + value + ", which peft4j does not support");
     }
 
     /** Defaults as HF PEFT's: r = 8, lora_alpha = 8, no dropout, bias none, default init. */
@@ -270,8 +262,8 @@ public final class LoraConfig extends TunerConfig {
         private int r = 8;
         private float loraAlpha = 8;
         private float loraDropout;
-        private final Map<String, Integer> rankPattern = new java.util.LinkedHashMap<>();
-        private final Map<String, Float> alphaPattern = new java.util.LinkedHashMap<>();
+        private final Map<String, Integer> rankPattern = new LinkedHashMap<>();
+        private final Map<String, Float> alphaPattern = new LinkedHashMap<>();
         private LoraBias bias = LoraBias.NONE;
         private boolean useRslora;
         private boolean useDora;

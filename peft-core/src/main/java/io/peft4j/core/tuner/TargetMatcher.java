@@ -29,6 +29,10 @@ public final class TargetMatcher {
         if (TunerConfig.ALL_LINEAR.equals(regex)) {
             byName = linear;
         } else if (regex == null && names == null) {
+            if (defaults == null) {
+                throw new IllegalArgumentException(config.getClass().getSimpleName() + " has no target_modules and no"
+                        + " default targets were given; set target_modules");
+            }
             byName = Selector.suffix(defaults);
         } else {
             byName = names(names, regex);
