@@ -3,6 +3,7 @@ package io.peft4j.core.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
@@ -66,8 +67,7 @@ public class Linear extends Module implements LinearLayer {
     @Override
     public NDArray readWeight(NDManager manager) {
         NDArray w = weight();
-        NDArray copy = w.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32 ? w.duplicate() : w.toType(
-                ai.djl.ndarray.types.DataType.FLOAT32, true);
+        NDArray copy = w.getDataType() == DataType.FLOAT32 ? w.duplicate() : w.toType(DataType.FLOAT32, true);
         copy.attach(manager);
         return copy;
     }

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -47,7 +48,7 @@ public final class ConfigJson {
 
     private IllegalArgumentException wrong(String field, String expected, JsonNode got) {
         return new IllegalArgumentException(what + ": " + field + " must be " + expected + ", got " + got + " ("
-                + got.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + ")");
+                + got.getNodeType().name().toLowerCase(Locale.ROOT) + ")");
     }
 
     public int intField(String field, int dflt) {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.peft4j.core.strategy.PeftConfig;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -230,7 +231,7 @@ public abstract class TunerConfig implements PeftConfig {
         b.taskType = j.text("task_type");
         b.baseModelNameOrPath = j.text("base_model_name_or_path");
         b.revision = j.text("revision");
-        Set<String> known = new java.util.HashSet<>(COMMON_FIELDS);
+        Set<String> known = new HashSet<>(COMMON_FIELDS);
         known.addAll(ownFields);
         b.unknownFields = j.unknownFields(known);
         return j;

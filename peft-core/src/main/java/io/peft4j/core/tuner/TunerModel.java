@@ -2,6 +2,7 @@ package io.peft4j.core.tuner;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 
 import io.peft4j.core.PeftModel;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * HF PEFT's adapter lifecycle over {@link AdapterLayer}s, for any method: adapters by name
@@ -363,7 +365,7 @@ public abstract class TunerModel<C extends TunerConfig, L extends AdapterLayer> 
     }
 
     /** As {@link #loadAdapter(Path, String, boolean)}, with the read config adjusted first. */
-    protected final void loadAdapter(Path dir, String name, boolean trainable, java.util.function.UnaryOperator<C> adjust)
+    protected final void loadAdapter(Path dir, String name, boolean trainable, UnaryOperator<C> adjust)
             throws IOException {
         PeftConfig pc = AdapterFiles.readConfig(dir);
         if (!configType.isInstance(pc)) {
@@ -388,7 +390,7 @@ public abstract class TunerModel<C extends TunerConfig, L extends AdapterLayer> 
     public abstract void loadAdapter(C config, Map<String, Tensor> tensors, String name);
 
     /** Sets an adapter parameter from a saved tensor: the layer's parameter whose saved key is {@code key}. */
-    protected final boolean setAdapterTensor(String key, ai.djl.ndarray.NDArray array, String adapter) {
+    protected final boolean setAdapterTensor(String key, NDArray array, String adapter) {
         String tree = HfKeys.treeName(key);
         for (Map.Entry<String, L> e : layers().entrySet()) {
             if (tree != null && tree.startsWith(e.getKey() + ".") && e.getValue().hasAdapter(adapter)) {
