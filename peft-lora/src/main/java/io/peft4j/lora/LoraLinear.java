@@ -12,6 +12,7 @@ import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.ModuleDict;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
+import io.peft4j.core.nn.WeightDelta;
 import io.peft4j.core.quant.QuantizedLinear;
 
 import java.util.LinkedHashMap;
@@ -172,6 +173,19 @@ public final class LoraLinear extends LoraLayer {
     @Override
     public String savedKey(String relative, String adapter) {
         return relative.startsWith("lora_magnitude_vector.") ? "lora_magnitude_vector" : super.savedKey(relative, adapter);
+    }
+
+    /**
+     * The adapter's plain-LoRA update {@code scaling B A} as a weight delta, differentiable in A and B:
+     * added to a linear layer (this base or another), it computes what this layer computes, e.g.
+     * for composing adapters or applying one to a copy of the base.
+     */
+    public WeightDelta weightDelta(String adapter) {
+        AdapterSettings s = settings(adapter);
+        if (s.dora()) {
+            throw new IllegalArgumentException("Adapter '" + adapter + "' uses DoRA, whose rescaling is not an additive delta");
+        }
+        return step -> step.create(s.scaling()).mul(loraB(adapter)).matMul(loraA(adapter));
     }
 
     @Override
