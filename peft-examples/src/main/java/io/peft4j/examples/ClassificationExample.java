@@ -1,17 +1,16 @@
 package io.peft4j.examples;
 
+import io.peft4j.core.Peft;
+import io.peft4j.core.PeftAdapter;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.BertCheckpoint;
 import io.peft4j.core.model.bert.Pooling;
 import io.peft4j.core.model.bert.PretrainedEncoder;
-import io.peft4j.core.text.TextTokenizer;
-import io.peft4j.core.strategy.AdapterFiles;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
-import io.peft4j.core.strategy.freeze.FreezeStrategy;
-import io.peft4j.core.strategy.full.FullFineTuning;
 import io.peft4j.core.strategy.full.FullFineTuningConfig;
 import io.peft4j.core.task.Metrics;
+import io.peft4j.core.text.TextTokenizer;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 
@@ -73,17 +72,16 @@ public final class ClassificationExample {
                         .modulesToTrain("classifier")
                         .lastLayers(2, checkpoint.config().numHiddenLayers())
                         .build();
-                FreezeStrategy strategy = new FreezeStrategy();
-                strategy.apply(model, freeze, "default");
+                PeftAdapter<FreezeConfig> adapter = Peft.wrap(model, freeze);
                 System.out.println("\nFreeze " + freeze.toJson() + "\n  " + model.trainableReport());
                 TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(5e-4f).warmupRatio(0.1f)
                         .weightDecay(0.01f).seed(SEED).build();
                 rows.add(train("freeze (classifier + last 2 layers)", model, cfg, data));
-                AdapterFiles.save(model, strategy, freeze, "default", adapterDir);
+                adapter.save(adapterDir);
             }
             io.peft4j.core.Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
-                AdapterFiles.load(model, adapterDir, "default");
+                Peft.load(model, adapterDir);
                 double acc = new Trainer(model, TrainingConfig.builder().batchSize(32).build()).evaluate(data.test()).get(Metrics.ACCURACY);
                 System.out.printf(Locale.ROOT, "Freeze adapter saved to %s and reloaded onto a fresh base: test accuracy %.4f%n",
                         adapterDir, acc);
@@ -92,7 +90,7 @@ public final class ClassificationExample {
             // Full fine-tuning: the baseline.
             io.peft4j.core.Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
-                new FullFineTuning().apply(model, new FullFineTuningConfig(), "default");
+                Peft.wrap(model, new FullFineTuningConfig());
                 System.out.println("\nFull fine-tuning\n  " + model.trainableReport());
                 TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(1e-4f).warmupRatio(0.1f)
                         .weightDecay(0.01f).seed(SEED).build();

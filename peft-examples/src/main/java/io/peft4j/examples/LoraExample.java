@@ -1,6 +1,8 @@
 package io.peft4j.examples;
 
 import io.peft4j.core.Compute;
+import io.peft4j.core.Peft;
+import io.peft4j.core.PeftAdapter;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.BertCheckpoint;
@@ -11,7 +13,6 @@ import io.peft4j.core.task.Metrics;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.lora.LoraConfig;
-import io.peft4j.lora.LoraModel;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +68,7 @@ public final class LoraExample {
             double trainedAccuracy;
             Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
-                LoraModel lora = LoraModel.wrap(model, config);
+                PeftAdapter<LoraConfig> lora = Peft.wrap(model, config);
                 System.out.println("LoRA " + config.toJson());
                 System.out.println(model.trainableReport());
                 Trainer trainer = new Trainer(model, training);
@@ -82,7 +83,7 @@ public final class LoraExample {
             }
 
             try (PeftModel fresh = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
-                LoraModel lora = LoraModel.load(fresh, adapterDir, false);
+                PeftAdapter<?> lora = Peft.load(fresh, adapterDir);
                 Trainer eval = new Trainer(fresh, TrainingConfig.builder().batchSize(32).build());
                 System.out.printf(Locale.ROOT, "Reloaded onto a fresh base model: test accuracy %.4f%n", eval.evaluate(data.test()).get(Metrics.ACCURACY));
                 lora.mergeAndUnload();

@@ -55,7 +55,8 @@ public final class QLoraExample {
                 // QLora.wrap does these two steps in one; apart, the 4-bit base can be saved on its own.
                 ModelQuantizer.quantizeLinears(model, quant.toBuilder().skipModules("classifier").build());
                 saveQuantizedBase(model, checkpoint, baseDir);
-                LoraModel lora = LoraModel.wrap(model, LoraExample.loraConfig());
+                // Recorded as quantization_config beside the adapter, so any loader quantizes a float base the same way.
+                LoraModel lora = LoraModel.wrap(model, LoraExample.loraConfig().toBuilder().quantization(quant).build());
                 System.out.printf(Locale.ROOT, "Model weights: %.1f MB float32 -> %.1f MB with %d linear layers in 4 bits%n",
                         before / 1e6, model.weightBytes() / 1e6, ModelQuantizer.quantizedLayers(model).size());
                 System.out.println(model.trainableReport());

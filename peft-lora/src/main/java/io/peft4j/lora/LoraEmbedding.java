@@ -54,13 +54,13 @@ public final class LoraEmbedding extends LoraLayer {
     }
 
     @Override
-    protected void removeAdapter(String name) {
+    protected void removeMatrices(String name) {
         embA.remove(name);
         embB.remove(name);
     }
 
     @Override
-    Map<String, NDArray> adapterArrays(String name) {
+    public Map<String, NDArray> adapterArrays(String name) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         out.put("lora_embedding_A." + name, embA.get(name));
         out.put("lora_embedding_B." + name, embB.get(name));
@@ -106,7 +106,7 @@ public final class LoraEmbedding extends LoraLayer {
     }
 
     @Override
-    protected NDArray addAdapters(NDArray ids, NDArray result, String adapter, boolean training) {
+    protected NDArray applyAdapter(NDArray ids, NDArray result, String adapter, boolean training) {
         AdapterSettings s = settings(adapter);
         // transpose() of a parameter is created in the parameter's manager: hand the views to the step.
         NDArray aT = embA.get(adapter).transpose();

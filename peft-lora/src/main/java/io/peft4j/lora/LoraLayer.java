@@ -1,53 +1,28 @@
 package io.peft4j.lora;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.PairList;
-
-import ai.djl.nn.Parameter;
 
 import io.peft4j.core.nn.Module;
-import io.peft4j.core.nn.ModuleDict;
+import io.peft4j.core.tuner.AdapterLayer;
 
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * A base layer (child {@code base_layer}, frozen) plus low-rank updates for any number of named
- * adapters, of which the active ones are added to the output. Merging folds an adapter's update
- * into the base weight so that inference costs nothing extra; unmerging takes it out again.
+ * A base layer plus low-rank updates for any number of named adapters ({@link AdapterLayer} keeps
+ * names, active set, merges and the disabled switch). Merging folds an adapter's update into the
+ * base weight so that inference costs nothing extra; unmerging takes it out again.
  */
-public abstract class LoraLayer extends Module {
-    public static final String BASE_LAYER = "base_layer";
-
+public abstract class LoraLayer extends AdapterLayer {
     private final Map<String, AdapterSettings> settings = new LinkedHashMap<>();
-    private final List<String> merged = new ArrayList<>();
     /** DoRA's per-row factor used when merging, needed to unmerge exactly that merge. */
     private final Map<String, NDArray> mergedDoraFactors = new LinkedHashMap<>();
-    private List<String> active = List.of();
-    private boolean disabled;
 
     protected LoraLayer(Module base) {
-        registerModule(BASE_LAYER, base);
-    }
-
-    public Module baseLayer() {
-        return child(BASE_LAYER);
-    }
-
-    public Set<String> adapterNames() {
-        return Collections.unmodifiableSet(settings.keySet());
-    }
-
-    public boolean hasAdapter(String name) {
-        return settings.containsKey(name);
+        super(base);
     }
 
     public AdapterSettings settings(String adapter) {
@@ -58,52 +33,26 @@ public abstract class LoraLayer extends Module {
         return s;
     }
 
-    public List<String> activeAdapters() {
-        return active;
-    }
-
-    void setActiveAdapters(List<String> names) {
-        this.active = List.copyOf(names);
-    }
-
-    public boolean isDisabled() {
-        return disabled;
-    }
-
-    void setDisabled(boolean disabled) {
-        this.disabled = disabled;
-    }
-
-    public List<String> mergedAdapters() {
-        return Collections.unmodifiableList(merged);
-    }
-
     /** Creates the adapter's parameters, initialized as {@code init} says (PiSSA also rewrites the base weight). */
     final void addAdapter(String name, AdapterSettings s, InitLoraWeights init, NDManager manager) {
-        if (settings.containsKey(name)) {
+        if (hasAdapter(name)) {
             throw new IllegalArgumentException("Adapter '" + name + "' already exists in this layer");
         }
         createAdapter(name, s, init, manager);
+        adapterCreated(name);
         settings.put(name, s);
-    }
-
-    final void deleteAdapter(String name) {
-        if (merged.contains(name)) {
-            throw new IllegalStateException("Adapter '" + name + "' is merged into the base weights; unmerge it first");
-        }
-        removeAdapter(name);
-        settings.remove(name);
-        List<String> a = new ArrayList<>(active);
-        a.remove(name);
-        active = List.copyOf(a);
     }
 
     protected abstract void createAdapter(String name, AdapterSettings s, InitLoraWeights init, NDManager manager);
 
-    protected abstract void removeAdapter(String name);
+    /** Frees the adapter's matrices; the settings go with them. */
+    @Override
+    protected final void removeAdapter(String name) {
+        removeMatrices(name);
+        settings.remove(name);
+    }
 
-    /** The arrays of the adapter's parameters, by their names relative to this layer (e.g. {@code lora_A.default.weight}). */
-    abstract Map<String, NDArray> adapterArrays(String name);
+    protected abstract void removeMatrices(String name);
 
     /** A of the adapter: {@code [r, fan_in]} (fan_in = in_features, or num_embeddings). */
     protected abstract NDArray matrixA(String name);
@@ -113,23 +62,6 @@ public abstract class LoraLayer extends Module {
 
     /** Replaces A and B of the adapter (shapes as declared), taking ownership of the arrays. */
     protected abstract void setMatrices(String name, NDArray a, NDArray b);
-
-    /** The adapter's parameters (A, B, and DoRA's magnitude), to make them trainable or not. */
-    List<Parameter> adapterParameters(String name) {
-        List<Parameter> out = new ArrayList<>();
-        for (Map.Entry<String, Module> e : modules().entrySet()) {
-            Module m = e.getValue();
-            if (e.getKey().equals(BASE_LAYER)) {
-                continue;
-            }
-            if (m instanceof ModuleDict && ((ModuleDict) m).contains(name)) {
-                out.addAll(((ModuleDict) m).get(name).parameters().values());
-            } else if (m.hasParameter(name)) {
-                out.add(m.parameters().get(name));
-            }
-        }
-        return out;
-    }
 
     /**
      * Fills adapter {@code name} (already created with the combined rank and scaling 1) with a
@@ -144,7 +76,7 @@ public abstract class LoraLayer extends Module {
         int offset = 0;
         for (int i = 0; i < sources.size(); i++) {
             String src = sources.get(i);
-            if (!settings.containsKey(src)) {
+            if (!hasAdapter(src)) {
                 continue;
             }
             int r = settings(src).r();
@@ -169,9 +101,8 @@ public abstract class LoraLayer extends Module {
         setMatrices(name, m.create(a, new Shape(rows, fanIn)), m.create(b, new Shape(fanOut, rows)));
     }
 
-    /** Forgets that adapters are merged, leaving the base weight as it is (for merge-and-unload). */
-    void forgetMerged() {
-        merged.clear();
+    @Override
+    protected void mergesKept() {
         mergedDoraFactors.values().forEach(NDArray::close);
         mergedDoraFactors.clear();
     }
@@ -182,79 +113,48 @@ public abstract class LoraLayer extends Module {
     /** DoRA's magnitude vector, or null when the adapter is plain LoRA. */
     protected abstract NDArray magnitude(String name);
 
-    /** The base output plus the active adapters' contributions, for inputs already run through the base layer. */
-    protected abstract NDArray addAdapters(NDArray input, NDArray baseOutput, String adapter, boolean training);
+    /** Folds the adapter into the base weight (DoRA: rescaled rows, with the factor kept for unmerge). */
+    @Override
+    protected void mergeAdapter(String name) {
+        NDManager home = matrixA(name).getManager();
+        NDArray updated;
+        try (NDManager tmp = home.newSubManager()) {
+            // Work arrays land in tmp (results go to their first operand's manager) and die with it.
+            NDArray w = readBaseWeight(tmp);
+            adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
+            NDArray sum = w.add(delta(name));
+            NDArray mag = magnitude(name);
+            if (mag == null) {
+                updated = sum;
+            } else {
+                // DoRA: W' = m / ||W + dW||_row * (W + dW), with the factor kept for unmerge.
+                NDArray factor = mag.div(sum.norm(new int[] {1})).reshape(-1, 1);
+                updated = sum.mul(factor);
+                factor.attach(home);
+                mergedDoraFactors.put(name, factor);
+            }
+            updated.attach(home);
+        }
+        writeBaseWeight(updated);
+    }
 
     @Override
-    protected final NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray x = inputs.singletonOrThrow();
-        NDArray result = call(baseLayer(), ps, x, training);
-        if (disabled) {
-            return new NDList(result);
-        }
-        for (String a : active) {
-            if (settings.containsKey(a) && !merged.contains(a)) {
-                result = addAdapters(x, result, a, training);
+    protected void unmergeAdapter(String name) {
+        NDManager home = matrixA(name).getManager();
+        NDArray restored;
+        try (NDManager tmp = home.newSubManager()) {
+            NDArray w = readBaseWeight(tmp);
+            adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
+            NDArray factor = mergedDoraFactors.remove(name);
+            NDArray unscaled = w;
+            if (factor != null) {
+                factor.attach(tmp);
+                unscaled = w.div(factor);
             }
+            restored = unscaled.sub(delta(name));
+            restored.attach(home);
         }
-        return new NDList(result);
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return baseLayer().getOutputShapes(inputShapes);
-    }
-
-    /** Folds the named adapters (those not merged yet) into the base weight. */
-    void merge(List<String> names) {
-        for (String name : names) {
-            if (!settings.containsKey(name) || merged.contains(name)) {
-                continue;
-            }
-            NDManager home = matrixA(name).getManager();
-            NDArray updated;
-            try (NDManager tmp = home.newSubManager()) {
-                // Work arrays land in tmp (results go to their first operand's manager) and die with it.
-                NDArray w = readBaseWeight(tmp);
-                adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
-                NDArray sum = w.add(delta(name));
-                NDArray mag = magnitude(name);
-                if (mag == null) {
-                    updated = sum;
-                } else {
-                    // DoRA: W' = m / ||W + dW||_row * (W + dW), with the factor kept for unmerge.
-                    NDArray factor = mag.div(sum.norm(new int[] {1})).reshape(-1, 1);
-                    updated = sum.mul(factor);
-                    factor.attach(home);
-                    mergedDoraFactors.put(name, factor);
-                }
-                updated.attach(home);
-            }
-            writeBaseWeight(updated);
-            merged.add(name);
-        }
-    }
-
-    /** Takes every merged adapter out of the base weight again, last merged first. */
-    void unmerge() {
-        while (!merged.isEmpty()) {
-            String name = merged.remove(merged.size() - 1);
-            NDManager home = matrixA(name).getManager();
-            NDArray restored;
-            try (NDManager tmp = home.newSubManager()) {
-                NDArray w = readBaseWeight(tmp);
-                adapterArrays(name).values().forEach(a -> a.tempAttach(tmp));
-                NDArray factor = mergedDoraFactors.remove(name);
-                NDArray unscaled = w;
-                if (factor != null) {
-                    factor.attach(tmp);
-                    unscaled = w.div(factor);
-                }
-                restored = unscaled.sub(delta(name));
-                restored.attach(home);
-            }
-            writeBaseWeight(restored);
-        }
+        writeBaseWeight(restored);
     }
 
     /**

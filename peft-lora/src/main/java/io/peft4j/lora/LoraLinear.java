@@ -12,6 +12,7 @@ import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.ModuleDict;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
+import io.peft4j.core.nn.WeightDelta;
 import io.peft4j.core.quant.QuantizedLinear;
 
 import java.util.LinkedHashMap;
@@ -145,7 +146,7 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
-    protected void removeAdapter(String name) {
+    protected void removeMatrices(String name) {
         close(loraA.remove(name));
         close(loraB.remove(name));
         if (magnitudes.contains(name)) {
@@ -158,7 +159,7 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
-    Map<String, NDArray> adapterArrays(String name) {
+    public Map<String, NDArray> adapterArrays(String name) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         out.put("lora_A." + name + ".weight", loraA(name));
         out.put("lora_B." + name + ".weight", loraB(name));
@@ -166,6 +167,25 @@ public final class LoraLinear extends LoraLayer {
             out.put("lora_magnitude_vector." + name + ".weight", ((DoraMagnitude) magnitudes.get(name)).weight());
         }
         return out;
+    }
+
+    /** HF PEFT saves DoRA's magnitude as {@code lora_magnitude_vector}, without {@code .weight}. */
+    @Override
+    public String savedKey(String relative, String adapter) {
+        return relative.startsWith("lora_magnitude_vector.") ? "lora_magnitude_vector" : super.savedKey(relative, adapter);
+    }
+
+    /**
+     * The adapter's plain-LoRA update {@code scaling B A} as a weight delta, differentiable in A and B:
+     * added to a linear layer (this base or another), it computes what this layer computes, e.g.
+     * for composing adapters or applying one to a copy of the base.
+     */
+    public WeightDelta weightDelta(String adapter) {
+        AdapterSettings s = settings(adapter);
+        if (s.dora()) {
+            throw new IllegalArgumentException("Adapter '" + adapter + "' uses DoRA, whose rescaling is not an additive delta");
+        }
+        return step -> step.create(s.scaling()).mul(loraB(adapter)).matMul(loraA(adapter));
     }
 
     @Override
@@ -186,23 +206,13 @@ public final class LoraLinear extends LoraLayer {
 
     @Override
     protected NDArray readBaseWeight(NDManager tmp) {
-        if (quantizedBase() != null) {
-            return quantizedBase().dequantizedWeight(tmp);
-        }
-        NDArray w = ((Linear) base).weight();
-        w.tempAttach(tmp);
-        return w;
+        return linear().readWeight(tmp);
     }
 
+    /** A quantized base quantizes the merged weight again, adding rounding error, as HF PEFT does for bitsandbytes layers. */
     @Override
     protected void writeBaseWeight(NDArray w) {
-        if (quantizedBase() != null) {
-            // As HF PEFT does for bitsandbytes layers: merging re-quantizes, adding rounding error.
-            quantizedBase().requantize(w, "merged base weight");
-            w.close();
-        } else {
-            base.setParameterArray("weight", w);
-        }
+        linear().writeWeight(w);
     }
 
     @Override
@@ -216,7 +226,7 @@ public final class LoraLinear extends LoraLayer {
     }
 
     @Override
-    protected NDArray addAdapters(NDArray x, NDArray result, String adapter, boolean training) {
+    protected NDArray applyAdapter(NDArray x, NDArray result, String adapter, boolean training) {
         AdapterSettings s = settings(adapter);
         NDArray dropped = s.dropout() > 0 && training ? Dropout.dropout(x, s.dropout(), true).singletonOrThrow() : x;
         NDArray a = loraA(adapter);

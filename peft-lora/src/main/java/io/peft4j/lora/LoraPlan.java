@@ -6,9 +6,11 @@ import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.Names;
 import io.peft4j.core.quant.QuantizedLinear;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.peft4j.core.select.Selector;
+import io.peft4j.core.tuner.AdapterLayer;
+import io.peft4j.core.tuner.ModulesToSave;
+import io.peft4j.core.tuner.TargetDefaults;
+import io.peft4j.core.tuner.TargetMatcher;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,12 +24,6 @@ import java.util.Map;
  * can cause on a model is raised here, so applying a plan cannot fail half-way.
  */
 final class LoraPlan {
-    private static final Logger LOG = LoggerFactory.getLogger(LoraPlan.class);
-    /** HF PEFT's default targets per model type (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING). */
-    private static final Map<String, List<String>> DEFAULT_TARGETS = Map.of("bert", List.of("query", "value"));
-    /** HF PEFT adds these to modules_to_save for sequence classification. */
-    private static final List<String> SEQ_CLS_HEADS = List.of("classifier", "score");
-
     static final class Target {
         final String name;
         final Module module;
@@ -56,68 +52,28 @@ final class LoraPlan {
         this.modulesToSave = Collections.unmodifiableList(modulesToSave);
     }
 
-    static LoraPlan of(PeftModel model, LoraConfig config, String adapterName) {
-        checkAdapterName(adapterName);
-        if (model.adapters().containsKey(adapterName)) {
-            throw new IllegalArgumentException("The model already has an adapter named '" + adapterName + "'");
-        }
+    /** What {@code config} does to {@code model}; every error it can cause is raised here. */
+    static LoraPlan of(PeftModel model, LoraConfig config) {
         Map<String, Module> modules = model.namedModules();
-        List<String> saveNames = modulesToSaveNames(config);
-        List<String> toSave = new ArrayList<>();
-        for (String n : saveNames) {
-            List<String> found = new ArrayList<>();
-            for (String name : modules.keySet()) {
-                if (!insideLora(modules, name) && (name.equals(n) || name.endsWith("." + n)) && !covers(found, name)) {
-                    found.add(name);
-                }
-            }
-            if (found.isEmpty() && (config.modulesToSave() != null && config.modulesToSave().contains(n))) {
-                LOG.warn("modules_to_save entry '{}' matches no module of {}; closest: {}", n, model.architecture(),
-                        Names.closest(n, modules.keySet(), 3));
-            }
-            for (String f : found) {
-                if (!toSave.contains(f)) {
-                    toSave.add(f);
-                }
-            }
-        }
-
-        List<String> targetList = config.targetModules();
-        String targetRegex = config.targetModulesRegex();
-        if (targetList == null && targetRegex == null) {
-            String type = model.architecture().toLowerCase(java.util.Locale.ROOT).startsWith("bert") ? "bert" : null;
-            targetList = type == null ? null : DEFAULT_TARGETS.get(type);
-            if (targetList == null) {
-                throw new IllegalArgumentException("LoraConfig has no target_modules and there is no default for "
-                        + model.architecture() + "; set target_modules");
-            }
-        }
-        boolean allLinear = LoraConfig.ALL_LINEAR.equals(targetRegex);
+        List<String> toSave = ModulesToSave.resolve(model, config);
+        boolean defaults = config.targetModules() == null && config.targetModulesRegex() == null;
+        Selector linear = (n, m) -> isLinear(m);
+        Selector chosen = TargetMatcher.targets(config, linear, defaults ? TargetDefaults.of(model, LoraConfig.TYPE) : null);
         List<Target> targets = new ArrayList<>();
         for (Map.Entry<String, Module> e : modules.entrySet()) {
             String name = e.getKey();
-            Module m = e.getValue();
-            if (name.isEmpty() || insideLora(modules, name) || covers(toSave, name)) {
+            if (name.isEmpty() || AdapterLayer.isInside(modules, name) || ModulesToSave.covers(toSave, name)) {
                 continue;
             }
-            boolean matched = allLinear ? isLinear(m) : TargetMatcher.nameMatches(targetList, targetRegex, name);
-            if (!matched || !TargetMatcher.inLayers(config, name)) {
-                continue;
+            if (chosen.test(name, e.getValue())) {
+                targets.add(target(name, e.getValue(), config));
             }
-            if (TargetMatcher.nameMatches(config.excludeModules(), config.excludeModulesRegex(), name)) {
-                continue;
-            }
-            targets.add(target(name, m, config));
         }
         if (targets.isEmpty()) {
-            List<String> candidates = new ArrayList<>();
-            for (Map.Entry<String, Module> e : modules.entrySet()) {
-                if (isLinear(e.getValue()) || isEmbedding(e.getValue())) {
-                    candidates.add(e.getKey());
-                }
-            }
-            String wanted = targetRegex != null ? targetRegex : String.join(", ", targetList);
-            String probe = targetRegex != null ? targetRegex : targetList.get(0);
+            List<String> candidates = Selector.all().and((n, m) -> isLinear(m) || isEmbedding(m)).modules(model);
+            String wanted = config.targetModulesRegex() != null ? config.targetModulesRegex()
+                    : String.join(", ", defaults ? TargetDefaults.of(model, LoraConfig.TYPE) : config.targetModules());
+            String probe = config.targetModulesRegex() != null ? config.targetModulesRegex() : wanted.split(", ")[0];
             throw new IllegalArgumentException("target_modules [" + wanted + "] match no linear or embedding layer of "
                     + model.architecture() + (config.layersToTransform() == null ? "" : " in layers " + config.layersToTransform())
                     + "; closest module names: " + Names.closest(probe, candidates, 5));
@@ -156,55 +112,12 @@ final class LoraPlan {
                 + "; LoRA supports linear and embedding layers (name those inside it instead)");
     }
 
-    static List<String> modulesToSaveNames(LoraConfig config) {
-        List<String> names = new ArrayList<>();
-        if (config.modulesToSave() != null) {
-            names.addAll(config.modulesToSave());
-        }
-        if ("SEQ_CLS".equals(config.taskType())) {
-            for (String h : SEQ_CLS_HEADS) {
-                if (!names.contains(h)) {
-                    names.add(h);
-                }
-            }
-        }
-        return names;
-    }
-
-    static void checkAdapterName(String name) {
-        if (name == null || !name.matches("[A-Za-z0-9_\\-]+")) {
-            throw new IllegalArgumentException("Adapter name must be letters, digits, '_' or '-', got '" + name + "'");
-        }
-    }
-
     private static boolean isLinear(Module m) {
         return m instanceof LinearLayer || m instanceof LoraLinear;
     }
 
     private static boolean isEmbedding(Module m) {
         return m instanceof Embedding || m instanceof LoraEmbedding;
-    }
-
-    /** True for modules below a LoRA layer (its base layer and adapter matrices), which are never targets. */
-    private static boolean insideLora(Map<String, Module> modules, String name) {
-        int dot = name.lastIndexOf('.');
-        while (dot > 0) {
-            if (modules.get(name.substring(0, dot)) instanceof LoraLayer) {
-                return true;
-            }
-            dot = name.lastIndexOf('.', dot - 1);
-        }
-        return false;
-    }
-
-    /** True when {@code name} is one of the module paths or lies below one. */
-    static boolean covers(List<String> paths, String name) {
-        for (String p : paths) {
-            if (name.equals(p) || name.startsWith(p + ".")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Shapes of the adapter tensors by saved key (without the {@code base_model.model.} prefix). */

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.peft4j.core.tuner.TargetMatcher;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

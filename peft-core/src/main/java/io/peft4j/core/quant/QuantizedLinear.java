@@ -14,6 +14,10 @@ import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleKind;
+import io.peft4j.core.nn.WeightDelta;
+import io.peft4j.core.nn.WeightDeltas;
+
+import java.util.List;
 
 /**
  * A frozen linear layer whose weight is stored quantized ({@code y = x dequant(W)^T + b}). The weight
@@ -26,6 +30,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     private final long outFeatures;
     private final boolean hasBias;
     private final QuantizationConfig config;
+    private final WeightDeltas deltas = new WeightDeltas();
     private QuantizedTensor weight;
     /** Byte-to-values table of the code, kept beside the codes so forward needs no host round trip. */
     private NDArray pairs;
@@ -136,6 +141,36 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     }
 
     @Override
+    public NDArray readWeight(NDManager manager) {
+        return dequantizedWeight(manager);
+    }
+
+    /** Quantizes {@code w} as this layer's config says (adding rounding error) and frees it. */
+    @Override
+    public void writeWeight(NDArray w) {
+        try {
+            requantize(w, "written weight");
+        } finally {
+            w.close();
+        }
+    }
+
+    @Override
+    public void addWeightDelta(WeightDelta delta) {
+        deltas.add(delta);
+    }
+
+    @Override
+    public boolean removeWeightDelta(WeightDelta delta) {
+        return deltas.remove(delta);
+    }
+
+    @Override
+    public List<WeightDelta> weightDeltas() {
+        return deltas.list();
+    }
+
+    @Override
     public long heldWeightElements() {
         return weight.numel();
     }
@@ -149,7 +184,9 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
         NDManager step = x.getManager();
-        DataType compute = config.computeDType();
+        // DJL's casts are not differentiable: with deltas the layer computes in float32 so that their
+        // parameters receive gradients.
+        DataType compute = deltas.isEmpty() ? config.computeDType() : DataType.FLOAT32;
         NDArray w;
         NDArray b = null;
         try (NDManager work = step.newSubManager()) {
@@ -174,6 +211,9 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         }
         if (hasBias && b == null) {
             b = bias();
+        }
+        if (!deltas.isEmpty()) {
+            w = deltas.addTo(w, step);
         }
         NDArray in = x.getDataType() == compute ? x : x.toType(compute, false);
         NDArray y = ai.djl.nn.core.Linear.linear(in, w, b).singletonOrThrow();

@@ -37,15 +37,34 @@ public final class AdapterFiles {
         if (!json.hasNonNull("base_model_name_or_path")) {
             json.put("base_model_name_or_path", model.baseModelName());
         }
-        Map<String, Tensor> state = strategy.state(model, config, adapterName);
+        write(dir, json, strategy.state(model, config, adapterName));
+    }
+
+    /** Writes a config (as given) and tensors into {@code dir}; each file is replaced atomically. */
+    public static void write(Path dir, ObjectNode configJson, Map<String, Tensor> state) throws IOException {
+        Files.createDirectories(dir);
         SafeTensors.write(dir.resolve(WEIGHTS_FILE), state, Map.of("format", "pt"));
-        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(configJson));
+    }
+
+    /** The tensors of {@code adapter_model.safetensors} in {@code dir}. */
+    public static Map<String, Tensor> readTensors(Path dir) throws IOException {
+        Path weights = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            throw new IOException(dir + ": no " + WEIGHTS_FILE);
+        }
+        return SafeTensors.read(weights).tensors();
     }
 
     /** Reads {@code adapter_config.json} and returns its strategy's parsed config. */
     public static PeftConfig readConfig(Path dir) throws IOException {
         JsonNode json = readConfigJson(dir);
-        return Strategies.forType(json.get("peft_type").asText()).parseConfig(json);
+        String type = json.get("peft_type").asText();
+        try {
+            return Strategies.forType(type).parseConfig(json);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(dir.resolve(CONFIG_FILE) + ": " + e.getMessage(), e);
+        }
     }
 
     private static JsonNode readConfigJson(Path dir) throws IOException {
@@ -59,27 +78,30 @@ public final class AdapterFiles {
         } catch (JsonProcessingException e) {
             throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
         }
-        if (json == null || !json.isObject() || !json.hasNonNull("peft_type")) {
-            throw new IOException(file + ": expected a JSON object with 'peft_type'");
+        if (json == null || !json.isObject() || !json.path("peft_type").isTextual()) {
+            throw new IOException(file + ": expected a JSON object with a string 'peft_type'");
         }
         return json;
     }
 
     /**
      * Loads an adapter directory onto a base model under {@code adapterName}, through the strategy
-     * its {@code peft_type} names. On any error the model is left as it was.
+     * its {@code peft_type} names, trainable unless its config says {@code inference_mode}. On any
+     * error the model is left as it was. {@link io.peft4j.core.Peft#load} is the entry point for users.
      */
-    @SuppressWarnings({"unchecked", "rawtypes"})
     public static PeftConfig load(PeftModel model, Path dir, String adapterName) throws IOException {
-        JsonNode json = readConfigJson(dir);
-        PeftStrategy strategy = Strategies.forType(json.get("peft_type").asText());
-        PeftConfig config = strategy.parseConfig(json);
-        Path weights = dir.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(weights)) {
-            throw new IOException(dir + ": no " + WEIGHTS_FILE);
-        }
-        Map<String, Tensor> tensors = SafeTensors.read(weights).tensors();
-        strategy.load(model, config, tensors, adapterName);
+        PeftConfig config = readConfig(dir);
+        loadWith(Strategies.forConfig(config), model, config, readTensors(dir), adapterName, null);
         return config;
+    }
+
+    /** Loads with an explicit trainable flag (null: as the strategy's plain {@code load} leaves it). */
+    static <C extends PeftConfig> void loadWith(PeftStrategy<C> strategy, PeftModel model, C config,
+            Map<String, Tensor> tensors, String adapterName, Boolean trainable) {
+        if (trainable == null) {
+            strategy.load(model, config, tensors, adapterName);
+        } else {
+            strategy.load(model, config, tensors, adapterName, trainable);
+        }
     }
 }

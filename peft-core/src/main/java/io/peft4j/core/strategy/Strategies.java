@@ -28,4 +28,16 @@ public final class Strategies {
         }
         return s;
     }
+
+    /** The strategy that takes this config: its {@code peft_type}'s, checked to accept the config's class. */
+    public static <C extends PeftConfig> PeftStrategy<C> forConfig(C config) {
+        PeftStrategy<?> s = forType(config.peftType());
+        if (!s.configType().isInstance(config)) {
+            throw new IllegalArgumentException("The " + config.peftType() + " strategy " + s.getClass().getName() + " takes "
+                    + s.configType().getName() + ", not " + config.getClass().getName());
+        }
+        @SuppressWarnings("unchecked") // checked just above: the strategy accepts this config's class
+        PeftStrategy<C> typed = (PeftStrategy<C>) s;
+        return typed;
+    }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.peft4j.core.select.Selector;
 import io.peft4j.core.strategy.PeftConfig;
+import io.peft4j.core.tuner.ConfigJson;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -82,14 +83,19 @@ public final class FreezeConfig implements PeftConfig {
         return n;
     }
 
+    /** Reads the saved form; a field of the wrong type is an error naming it. */
     static FreezeConfig fromJson(JsonNode json) {
+        ConfigJson j = ConfigJson.of(json, "freeze config");
         Builder b = builder();
-        json.path("modules_to_train").forEach(v -> b.modulesToTrain.add(v.asText()));
-        json.path("layers_to_train").forEach(v -> b.layersToTrain.add(v.asInt()));
-        JsonNode p = json.get("layers_pattern");
-        if (p != null && !p.isNull()) {
-            b.layersPattern(p.asText());
+        List<String> modules = j.stringList("modules_to_train");
+        if (modules != null) {
+            b.modulesToTrain.addAll(modules);
         }
+        List<Integer> layers = j.intOrList("layers_to_train");
+        if (layers != null) {
+            b.layersToTrain.addAll(layers);
+        }
+        b.layersPattern(j.text("layers_pattern"));
         return b.build();
     }
 

@@ -70,7 +70,7 @@ public final class FreezeStrategy implements PeftStrategy<FreezeConfig> {
 
     /** Nothing to fold: the trained parameters are the model's own. */
     @Override
-    public void merge(PeftModel model, FreezeConfig config, String adapterName) {
+    public void mergeAndUnload(PeftModel model, FreezeConfig config, String adapterName) {
         model.unregisterAdapter(adapterName);
     }
 }

@@ -46,7 +46,7 @@ public final class FullFineTuning implements PeftStrategy<FullFineTuningConfig> 
 
     /** Nothing to fold: the fine-tuned weights are the model's own. */
     @Override
-    public void merge(PeftModel model, FullFineTuningConfig config, String adapterName) {
+    public void mergeAndUnload(PeftModel model, FullFineTuningConfig config, String adapterName) {
         model.unregisterAdapter(adapterName);
     }
 }

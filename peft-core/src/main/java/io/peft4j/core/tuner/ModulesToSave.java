@@ -1,10 +1,14 @@
-package io.peft4j.lora;
+package io.peft4j.core.tuner;
 
 import ai.djl.ndarray.NDArray;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.NamedParameter;
+import io.peft4j.core.nn.Names;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +24,10 @@ import java.util.Set;
  * is live); switching copies arrays in and out, so names and module types stay those of the base
  * model. Stored copies live in the model's manager and are freed with it.
  */
-final class ModulesToSave {
+public final class ModulesToSave {
+    private static final Logger LOG = LoggerFactory.getLogger(ModulesToSave.class);
+    /** HF PEFT adds these to modules_to_save for sequence classification. */
+    private static final List<String> SEQ_CLS_HEADS = List.of("classifier", "score");
     /** Original parameters by full parameter name, recorded when a module is first saved by some adapter. */
     private final Map<String, NDArray> original = new LinkedHashMap<>();
     /** Module paths per adapter. */
@@ -29,16 +36,16 @@ final class ModulesToSave {
     private final Map<String, Map<String, NDArray>> stored = new LinkedHashMap<>();
     private String live;
 
-    static ModulesToSave of(PeftModel model) {
+    public static ModulesToSave of(PeftModel model) {
         return model.extension(ModulesToSave.class, ModulesToSave::new);
     }
 
-    List<String> paths(String adapter) {
+    public List<String> paths(String adapter) {
         return paths.getOrDefault(adapter, List.of());
     }
 
     /** The parameters under a module path, in model order. */
-    static List<NamedParameter> parameters(PeftModel model, String path) {
+    public static List<NamedParameter> parameters(PeftModel model, String path) {
         List<NamedParameter> out = new ArrayList<>();
         for (NamedParameter p : model.namedParameters()) {
             if (p.moduleName().equals(path) || p.moduleName().startsWith(path + ".")) {
@@ -49,7 +56,7 @@ final class ModulesToSave {
     }
 
     /** Gives the adapter its own copy of each module, starting from the original weights. */
-    void add(PeftModel model, String adapter, List<String> modulePaths) {
+    public void add(PeftModel model, String adapter, List<String> modulePaths) {
         if (modulePaths.isEmpty()) {
             return;
         }
@@ -68,7 +75,7 @@ final class ModulesToSave {
     }
 
     /** Makes the adapter's copies live (null: the original weights). */
-    void activate(PeftModel model, String adapter) {
+    public void activate(PeftModel model, String adapter) {
         if (live != null && live.equals(adapter)) {
             return;
         }
@@ -97,7 +104,7 @@ final class ModulesToSave {
     }
 
     /** The adapter's parameters by full name: the live arrays, or its stored copies. */
-    Map<String, NDArray> arrays(PeftModel model, String adapter) {
+    public Map<String, NDArray> arrays(PeftModel model, String adapter) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         if (adapter.equals(live)) {
             for (String path : paths(adapter)) {
@@ -112,7 +119,7 @@ final class ModulesToSave {
     }
 
     /** Replaces the adapter's copy of one parameter (used when loading). */
-    void set(PeftModel model, String adapter, String name, NDArray array) {
+    public void set(PeftModel model, String adapter, String name, NDArray array) {
         if (adapter.equals(live)) {
             NamedParameter p = model.parameter(name);
             p.module().setParameterArray(p.localName(), array);
@@ -124,7 +131,7 @@ final class ModulesToSave {
         }
     }
 
-    void remove(PeftModel model, String adapter) {
+    public void remove(PeftModel model, String adapter) {
         if (adapter.equals(live)) {
             activate(model, null);
         }
@@ -146,13 +153,78 @@ final class ModulesToSave {
     }
 
     /** Forgets every copy, leaving the live arrays in the model (after merge-and-unload). */
-    void clear() {
+    public void clear() {
         original.values().forEach(NDArray::close);
         original.clear();
         stored.values().forEach(ModulesToSave::closeAll);
         stored.clear();
         paths.clear();
         live = null;
+    }
+
+    /**
+     * The module paths a config's {@code modules_to_save} names on this model (exact or dotted-suffix
+     * matches, never inside an adapter layer; HF PEFT adds the usual heads for {@code SEQ_CLS}).
+     */
+    public static List<String> resolve(PeftModel model, TunerConfig config) {
+        Map<String, Module> modules = model.namedModules();
+        List<String> toSave = new ArrayList<>();
+        for (String n : names(config)) {
+            List<String> found = new ArrayList<>();
+            for (String name : modules.keySet()) {
+                if (!AdapterLayer.isInside(modules, name) && (name.equals(n) || name.endsWith("." + n))
+                        && !covers(found, name)) {
+                    found.add(name);
+                }
+            }
+            if (found.isEmpty() && config.modulesToSave() != null && config.modulesToSave().contains(n)) {
+                LOG.warn("modules_to_save entry '{}' matches no module of {}; closest: {}", n, model.architecture(),
+                        Names.closest(n, modules.keySet(), 3));
+            }
+            for (String f : found) {
+                if (!toSave.contains(f)) {
+                    toSave.add(f);
+                }
+            }
+        }
+        return toSave;
+    }
+
+    /** The config's {@code modules_to_save} plus, for {@code SEQ_CLS}, HF PEFT's classifier head names. */
+    public static List<String> names(TunerConfig config) {
+        List<String> names = new ArrayList<>();
+        if (config.modulesToSave() != null) {
+            names.addAll(config.modulesToSave());
+        }
+        if ("SEQ_CLS".equals(config.taskType())) {
+            for (String h : SEQ_CLS_HEADS) {
+                if (!names.contains(h)) {
+                    names.add(h);
+                }
+            }
+        }
+        return names;
+    }
+
+    /** The parameter shapes the adapter's copies of these modules have, by full parameter name. */
+    public static Map<String, long[]> shapes(PeftModel model, List<String> modulePaths) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        for (String path : modulePaths) {
+            for (NamedParameter p : parameters(model, path)) {
+                out.put(p.name(), p.parameter().getShape().getShape());
+            }
+        }
+        return out;
+    }
+
+    /** True when {@code name} is one of the module paths or lies below one. */
+    public static boolean covers(List<String> paths, String name) {
+        for (String p : paths) {
+            if (name.equals(p) || name.startsWith(p + ".")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void closeAll(Map<String, NDArray> arrays) {
