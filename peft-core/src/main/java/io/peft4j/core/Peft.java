@@ -5,6 +5,7 @@ import io.peft4j.core.strategy.AdapterFiles;
 import io.peft4j.core.strategy.PeftConfig;
 import io.peft4j.core.strategy.PeftStrategy;
 import io.peft4j.core.strategy.Strategies;
+import io.peft4j.core.tuner.HfKeys;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -60,7 +61,7 @@ public final class Peft {
             Map<String, Tensor> tensors, Path dir, String adapterName, boolean trainable) {
         PeftStrategy<C> strategy = Strategies.forConfig(config);
         try {
-            strategy.load(model, config, tensors, adapterName, trainable);
+            strategy.load(model, config, HfKeys.mapOnto(model, tensors), adapterName, trainable);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
         }

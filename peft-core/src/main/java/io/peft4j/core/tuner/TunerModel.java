@@ -374,6 +374,7 @@ public abstract class TunerModel<C extends TunerConfig, L extends AdapterLayer> 
         }
         Map<String, Tensor> tensors = AdapterFiles.readTensors(dir);
         try {
+            tensors = HfKeys.mapOnto(model, tensors);
             loadAdapter(withInferenceMode(adjust.apply(configType.cast(pc)), !trainable), tensors, name);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(dir.resolve(AdapterFiles.WEIGHTS_FILE) + ": " + e.getMessage(), e);
