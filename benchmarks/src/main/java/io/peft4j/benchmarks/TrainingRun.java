@@ -64,6 +64,13 @@ public final class TrainingRun {
                 try (Stream<Path> files = Files.list(dir)) {
                     bytes = files.mapToLong(p -> p.toFile().length()).sum();
                 }
+                // Only its size is measured: leave nothing behind in /tmp.
+                try (Stream<Path> files = Files.list(dir)) {
+                    for (Path p : (Iterable<Path>) files::iterator) {
+                        Files.delete(p);
+                    }
+                }
+                Files.delete(dir);
                 double sum = 0;
                 int n = 0;
                 for (int i = WARMUP_STEPS + 1; i < stamps.size(); i++) {

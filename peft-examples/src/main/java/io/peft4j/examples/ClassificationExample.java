@@ -65,26 +65,29 @@ public final class ClassificationExample {
             }
 
             // Freeze: train the classifier and the last two encoder layers.
-            Path adapterDir = Files.createTempDirectory("peft4j-freeze-adapter");
-            io.peft4j.core.Compute.seed(SEED);
-            try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
-                FreezeConfig freeze = FreezeConfig.builder()
-                        .modulesToTrain("classifier")
-                        .lastLayers(2, checkpoint.config().numHiddenLayers())
-                        .build();
-                PeftAdapter<FreezeConfig> adapter = Peft.wrap(model, freeze);
-                System.out.println("\nFreeze " + freeze.toJson() + "\n  " + model.trainableReport());
-                TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(5e-4f).warmupRatio(0.1f)
-                        .weightDecay(0.01f).seed(SEED).build();
-                rows.add(train("freeze (classifier + last 2 layers)", model, cfg, data));
-                adapter.save(adapterDir);
-            }
-            io.peft4j.core.Compute.seed(SEED);
-            try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
-                Peft.load(model, adapterDir);
-                double acc = new Trainer(model, TrainingConfig.builder().batchSize(32).build()).evaluate(data.test()).get(Metrics.ACCURACY);
-                System.out.printf(Locale.ROOT, "Freeze adapter saved to %s and reloaded onto a fresh base: test accuracy %.4f%n",
-                        adapterDir, acc);
+            try (OutputDir out = OutputDir.of(args, "peft4j-freeze-adapter")) {
+                Path adapterDir = out.path();
+                io.peft4j.core.Compute.seed(SEED);
+                try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
+                    FreezeConfig freeze = FreezeConfig.builder()
+                            .modulesToTrain("classifier")
+                            .lastLayers(2, checkpoint.config().numHiddenLayers())
+                            .build();
+                    PeftAdapter<FreezeConfig> adapter = Peft.wrap(model, freeze);
+                    System.out.println("\nFreeze: the classifier and the last 2 of " + checkpoint.config().numHiddenLayers()
+                            + " layers\n  " + model.trainableReport());
+                    TrainingConfig cfg = TrainingConfig.builder().epochs(4).batchSize(16).learningRate(5e-4f).warmupRatio(0.1f)
+                            .weightDecay(0.01f).seed(SEED).build();
+                    rows.add(train("freeze (classifier + last 2 layers)", model, cfg, data));
+                    adapter.save(adapterDir);
+                }
+                io.peft4j.core.Compute.seed(SEED);
+                try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
+                    Peft.load(model, adapterDir);
+                    double acc = new Trainer(model, TrainingConfig.builder().batchSize(32).build()).evaluate(data.test()).get(Metrics.ACCURACY);
+                    System.out.printf(Locale.ROOT, "Freeze adapter saved to %s and reloaded onto a fresh base: test accuracy %.4f%n",
+                            out.describe(), acc);
+                }
             }
 
             // Full fine-tuning: the baseline.

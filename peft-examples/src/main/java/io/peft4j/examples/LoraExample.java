@@ -14,9 +14,7 @@ import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.lora.LoraConfig;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Locale;
 
 /**
@@ -55,10 +53,11 @@ public final class LoraExample {
     public static void main(String[] args) throws Exception {
         PretrainedEncoder pretrained = PretrainedEncoder.ALL_MINILM_L6_V2;
         BertCheckpoint checkpoint = pretrained.checkpoint();
-        Path adapterDir = args.length > 0 ? Paths.get(args[0]) : Files.createTempDirectory("peft4j-lora-adapter");
         LoraConfig config = loraConfig();
         TrainingConfig training = trainingConfig();
-        try (TextTokenizer tokenizer = pretrained.tokenizer(MAX_TOKENS)) {
+        try (OutputDir out = OutputDir.of(args, "peft4j-lora-adapter");
+                TextTokenizer tokenizer = pretrained.tokenizer(MAX_TOKENS)) {
+            Path adapterDir = out.path();
             TopicsDataset data = TopicsDataset.load(tokenizer);
             int numLabels = data.labels().size();
             System.out.printf(Locale.ROOT, "Dataset: %d train / %d test sentences, labels %s%n",
@@ -69,7 +68,8 @@ public final class LoraExample {
             Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
                 PeftAdapter<LoraConfig> lora = Peft.wrap(model, config);
-                System.out.println("LoRA " + config.toJson());
+                System.out.printf(Locale.ROOT, "LoRA r=%d, alpha=%.0f, dropout %.1f on %s, modules_to_save %s%n", config.r(),
+                        config.loraAlpha(), config.loraDropout(), config.targetModules(), config.modulesToSave());
                 System.out.println(model.trainableReport());
                 Trainer trainer = new Trainer(model, training);
                 System.out.printf(Locale.ROOT, "Test accuracy before training: %.4f%n", trainer.evaluate(data.test()).get(Metrics.ACCURACY));
@@ -79,7 +79,7 @@ public final class LoraExample {
                 System.out.printf(Locale.ROOT, "Test accuracy after training:  %.4f  (%.1f s)%n", trainedAccuracy,
                         (System.nanoTime() - t0) / 1e9);
                 lora.save(adapterDir);
-                System.out.println("Adapter saved to " + adapterDir + " (adapter_config.json, adapter_model.safetensors)");
+                System.out.println("Adapter saved to " + out.describe() + ": adapter_config.json, adapter_model.safetensors");
             }
 
             try (PeftModel fresh = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {

@@ -22,7 +22,6 @@ import io.peft4j.lora.QuantizedMerge;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Locale;
 
 /**
@@ -40,11 +39,11 @@ public final class QLoraExample {
     public static void main(String[] args) throws Exception {
         PretrainedEncoder pretrained = PretrainedEncoder.ALL_MINILM_L6_V2;
         BertCheckpoint checkpoint = pretrained.checkpoint();
-        Path out = args.length > 0 ? Paths.get(args[0]) : Files.createTempDirectory("peft4j-qlora");
-        Path adapterDir = out.resolve("adapter");
-        Path baseDir = out.resolve("minilm-bnb-4bit");
         QuantizationConfig quant = QuantizationConfig.nf4();
-        try (TextTokenizer tokenizer = pretrained.tokenizer(LoraExample.MAX_TOKENS)) {
+        try (OutputDir out = OutputDir.of(args, "peft4j-qlora");
+                TextTokenizer tokenizer = pretrained.tokenizer(LoraExample.MAX_TOKENS)) {
+            Path adapterDir = out.path().resolve("adapter");
+            Path baseDir = out.path().resolve("minilm-bnb-4bit");
             TopicsDataset data = TopicsDataset.load(tokenizer);
             int numLabels = data.labels().size();
             System.out.printf(Locale.ROOT, "Dataset: %d train / %d test sentences; base model %s; %s%n",
@@ -67,7 +66,7 @@ public final class QLoraExample {
                 System.out.printf(Locale.ROOT, "Test accuracy after training:  %.4f  (%.1f s)%n", trainer.evaluate(data.test()).get(Metrics.ACCURACY),
                         (System.nanoTime() - t0) / 1e9);
                 lora.save(adapterDir);
-                System.out.println("Adapter saved to " + adapterDir + "; 4-bit base (bitsandbytes layout) to " + baseDir);
+                System.out.println("Adapter and 4-bit base (bitsandbytes layout) saved to " + out.describe());
             }
 
             BertCheckpoint fourBit = BertCheckpoint.readHfDirectory(baseDir);

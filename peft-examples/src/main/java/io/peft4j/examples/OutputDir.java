@@ -1,0 +1,54 @@
+package io.peft4j.examples;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Where an example writes its adapter: the folder given as its first argument, kept; or else a
+ * temporary folder that is deleted when the example ends, so that runs leave nothing behind in /tmp.
+ */
+public final class OutputDir implements AutoCloseable {
+    private final Path path;
+    private final boolean temporary;
+
+    private OutputDir(Path path, boolean temporary) {
+        this.path = path;
+        this.temporary = temporary;
+    }
+
+    public static OutputDir of(String[] args, String prefix) throws IOException {
+        return args.length > 0 ? new OutputDir(Paths.get(args[0]), false)
+                : new OutputDir(Files.createTempDirectory(prefix), true);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** How to name the folder in the example's output. */
+    public String describe() {
+        return temporary ? path + " (deleted at the end; pass a folder as the first argument to keep it)" : path.toString();
+    }
+
+    @Override
+    public void close() {
+        if (!temporary) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(path)) {
+            List<Path> all = s.sorted(Comparator.reverseOrder()).collect(Collectors.toList());
+            for (Path p : all) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Could not delete the temporary folder " + path, e);
+        }
+    }
+}
