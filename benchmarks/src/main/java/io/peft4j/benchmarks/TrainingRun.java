@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.peft4j.core.Compute;
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.io.FileTrees;
 import io.peft4j.core.model.bert.Bert;
 import io.peft4j.core.model.bert.BertCheckpoint;
 import io.peft4j.core.model.bert.Pooling;
@@ -65,12 +66,7 @@ public final class TrainingRun {
                     bytes = files.mapToLong(p -> p.toFile().length()).sum();
                 }
                 // Only its size is measured: leave nothing behind in /tmp.
-                try (Stream<Path> files = Files.list(dir)) {
-                    for (Path p : (Iterable<Path>) files::iterator) {
-                        Files.delete(p);
-                    }
-                }
-                Files.delete(dir);
+                FileTrees.delete(dir);
                 double sum = 0;
                 int n = 0;
                 for (int i = WARMUP_STEPS + 1; i < stamps.size(); i++) {

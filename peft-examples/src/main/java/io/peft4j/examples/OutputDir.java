@@ -1,14 +1,12 @@
 package io.peft4j.examples;
 
+import io.peft4j.core.io.FileTrees;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.Comparator;
-import java.util.List;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Where an example writes its adapter: the folder given as its first argument, kept; or else a
@@ -42,11 +40,8 @@ public final class OutputDir implements AutoCloseable {
         if (!temporary) {
             return;
         }
-        try (Stream<Path> s = Files.walk(path)) {
-            List<Path> all = s.sorted(Comparator.reverseOrder()).collect(Collectors.toList());
-            for (Path p : all) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            FileTrees.delete(path);
         } catch (IOException e) {
             throw new UncheckedIOException("Could not delete the temporary folder " + path, e);
         }

@@ -1,6 +1,7 @@
 package io.peft4j.core.data;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -94,6 +95,16 @@ public final class Batch {
             }
             arrays.put(name, array);
             return this;
+        }
+
+        /**
+         * Adds what {@link io.peft4j.core.text.TextTokenizer#encode} returns (ids, mask, token types, in
+         * that order) under {@code prefix + input_ids}, {@code attention_mask} and {@code token_type_ids}.
+         */
+        public Builder putEncoding(String prefix, NDList encoding) {
+            return put(prefix + INPUT_IDS, encoding.get(0))
+                    .put(prefix + ATTENTION_MASK, encoding.get(1))
+                    .put(prefix + TOKEN_TYPE_IDS, encoding.get(2));
         }
 
         public Batch build() {

@@ -95,8 +95,6 @@ public final class SentencePairData implements Batches {
             picked.add(texts.get(i));
         }
         NDList enc = tokenizer.encode(manager, picked);
-        b.put(prefix + Batch.INPUT_IDS, enc.get(0));
-        b.put(prefix + Batch.ATTENTION_MASK, enc.get(1));
-        b.put(prefix + Batch.TOKEN_TYPE_IDS, enc.get(2));
+        b.putEncoding(prefix, enc);
     }
 }

@@ -122,9 +122,7 @@ public final class TextClassificationData implements LabeledBatches {
         }
         NDList enc = tokenizer.encode(manager, texts);
         return Batch.builder(indices.length)
-                .put(Batch.INPUT_IDS, enc.get(0))
-                .put(Batch.ATTENTION_MASK, enc.get(1))
-                .put(Batch.TOKEN_TYPE_IDS, enc.get(2))
+                .putEncoding("", enc)
                 .put(Batch.LABELS, manager.create(out))
                 .build();
     }

@@ -11,57 +11,23 @@ import ai.djl.training.initializer.Initializer;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 
-import java.util.List;
-
 /** {@code y = x W^T + b}, with {@code weight} stored {@code [out, in]} as in PyTorch and transformers. */
-public class Linear extends Module implements LinearLayer {
-    private final long inFeatures;
-    private final long outFeatures;
-    private final boolean hasBias;
-    private final WeightDeltas deltas = new WeightDeltas();
-
+public class Linear extends LinearModule {
     public Linear(long inFeatures, long outFeatures, boolean bias) {
         this(inFeatures, outFeatures, bias, new NormalInitializer(0.02f));
     }
 
     /** With an explicit weight initializer for freshly created layers (loaded layers ignore it). */
     public Linear(long inFeatures, long outFeatures, boolean bias, Initializer weightInit) {
-        this.inFeatures = inFeatures;
-        this.outFeatures = outFeatures;
-        this.hasBias = bias;
+        super(inFeatures, outFeatures, bias);
         registerParameter("weight", Parameter.Type.WEIGHT, new Shape(outFeatures, inFeatures), weightInit);
         if (bias) {
             registerParameter("bias", Parameter.Type.BIAS, new Shape(outFeatures), Initializer.ZEROS);
         }
     }
 
-    @Override
-    public ModuleKind kind() {
-        return ModuleKind.LINEAR;
-    }
-
-    @Override
-    public long inFeatures() {
-        return inFeatures;
-    }
-
-    @Override
-    public long outFeatures() {
-        return outFeatures;
-    }
-
-    @Override
-    public boolean hasBias() {
-        return hasBias;
-    }
-
     public NDArray weight() {
         return param("weight");
-    }
-
-    @Override
-    public NDArray bias() {
-        return hasBias ? param("bias") : null;
     }
 
     @Override
@@ -84,40 +50,19 @@ public class Linear extends Module implements LinearLayer {
     }
 
     @Override
-    public void addWeightDelta(WeightDelta delta) {
-        deltas.add(delta);
-    }
-
-    @Override
-    public boolean removeWeightDelta(WeightDelta delta) {
-        return deltas.remove(delta);
-    }
-
-    @Override
-    public List<WeightDelta> weightDeltas() {
-        return deltas.list();
-    }
-
-    @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
         // A frozen weight may be stored in float16 (MixedPrecision): compute in the input's dtype.
         NDArray w = MixedPrecision.forCompute(weight(), x.getDataType(), x.getManager());
-        if (!deltas.isEmpty()) {
-            w = deltas.addTo(w, x.getManager());
+        if (!deltas().isEmpty()) {
+            w = deltas().addTo(w, x.getManager());
         }
-        NDArray b = hasBias ? MixedPrecision.forCompute(bias(), x.getDataType(), x.getManager()) : null;
+        NDArray b = hasBias() ? MixedPrecision.forCompute(bias(), x.getDataType(), x.getManager()) : null;
         return ai.djl.nn.core.Linear.linear(x, w, b);
     }
 
     @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        Shape in = inputShapes[0];
-        return new Shape[] {in.slice(0, in.dimension() - 1).add(outFeatures)};
-    }
-
-    @Override
     public String toString() {
-        return "Linear(in=" + inFeatures + ", out=" + outFeatures + ", bias=" + hasBias + ")";
+        return "Linear(in=" + inFeatures() + ", out=" + outFeatures() + ", bias=" + hasBias() + ")";
     }
 }

@@ -11,13 +11,7 @@ import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
 
 import io.peft4j.core.nn.Linear;
-import io.peft4j.core.nn.LinearLayer;
-import io.peft4j.core.nn.Module;
-import io.peft4j.core.nn.ModuleKind;
-import io.peft4j.core.nn.WeightDelta;
-import io.peft4j.core.nn.WeightDeltas;
-
-import java.util.List;
+import io.peft4j.core.nn.LinearModule;
 
 /**
  * A frozen linear layer whose weight is stored quantized ({@code y = x dequant(W)^T + b}). The weight
@@ -25,20 +19,14 @@ import java.util.List;
  * compute dtype; autograd carries gradients to the input (and the bias when it trains) through that
  * dequantized copy, never to the codes. The bias stays a float32 parameter named {@code bias}.
  */
-public final class QuantizedLinear extends Module implements LinearLayer {
-    private final long inFeatures;
-    private final long outFeatures;
-    private final boolean hasBias;
+public final class QuantizedLinear extends LinearModule {
     private final QuantizationConfig config;
-    private final WeightDeltas deltas = new WeightDeltas();
     private QuantizedTensor weight;
     /** Byte-to-values table of the code, kept beside the codes so forward needs no host round trip. */
     private NDArray pairs;
 
     private QuantizedLinear(long inFeatures, long outFeatures, boolean hasBias, QuantizationConfig config) {
-        this.inFeatures = inFeatures;
-        this.outFeatures = outFeatures;
-        this.hasBias = hasBias;
+        super(inFeatures, outFeatures, hasBias);
         this.config = config;
         if (hasBias) {
             registerParameter("bias", Parameter.Type.BIAS, new Shape(outFeatures), Initializer.ZEROS);
@@ -66,9 +54,9 @@ public final class QuantizedLinear extends Module implements LinearLayer {
 
     private void setWeight(QuantizedTensor q) {
         long[] shape = q.state().shape();
-        if (shape.length != 2 || shape[0] != outFeatures || shape[1] != inFeatures) {
+        if (shape.length != 2 || shape[0] != outFeatures() || shape[1] != inFeatures()) {
             throw new IllegalArgumentException("Quantized weight of shape " + java.util.Arrays.toString(shape)
-                    + " does not fit a linear layer [" + outFeatures + ", " + inFeatures + "]");
+                    + " does not fit a linear layer [" + outFeatures() + ", " + inFeatures() + "]");
         }
         NDManager home = q.data().getManager();
         NDArray newPairs = Quantization.pairTableFor(q, home);
@@ -91,31 +79,6 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         setWeight(Quantization.quantize(dense, config, home, name));
     }
 
-    @Override
-    public ModuleKind kind() {
-        return ModuleKind.LINEAR;
-    }
-
-    @Override
-    public long inFeatures() {
-        return inFeatures;
-    }
-
-    @Override
-    public long outFeatures() {
-        return outFeatures;
-    }
-
-    @Override
-    public boolean hasBias() {
-        return hasBias;
-    }
-
-    @Override
-    public NDArray bias() {
-        return hasBias ? param("bias") : null;
-    }
-
     public QuantizationConfig config() {
         return config;
     }
@@ -132,9 +95,9 @@ public final class QuantizedLinear extends Module implements LinearLayer {
 
     /** A plain float32 linear layer with the dequantized weight and a copy of the bias. */
     public Linear toLinear(NDManager manager) {
-        Linear linear = new Linear(inFeatures, outFeatures, hasBias);
+        Linear linear = new Linear(inFeatures(), outFeatures(), hasBias());
         linear.setParameterArray("weight", dequantizedWeight(manager));
-        if (hasBias) {
+        if (hasBias()) {
             linear.setParameterArray("bias", bias().duplicate());
         }
         return linear;
@@ -156,21 +119,6 @@ public final class QuantizedLinear extends Module implements LinearLayer {
     }
 
     @Override
-    public void addWeightDelta(WeightDelta delta) {
-        deltas.add(delta);
-    }
-
-    @Override
-    public boolean removeWeightDelta(WeightDelta delta) {
-        return deltas.remove(delta);
-    }
-
-    @Override
-    public List<WeightDelta> weightDeltas() {
-        return deltas.list();
-    }
-
-    @Override
     public long heldWeightElements() {
         return weight.numel();
     }
@@ -186,7 +134,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
         NDManager step = x.getManager();
         // DJL's casts are not differentiable: with deltas the layer computes in float32 so that their
         // parameters receive gradients.
-        DataType compute = deltas.isEmpty() ? config.computeDType() : DataType.FLOAT32;
+        DataType compute = deltas().isEmpty() ? config.computeDType() : DataType.FLOAT32;
         NDArray w;
         NDArray b = null;
         try (NDManager work = step.newSubManager()) {
@@ -202,28 +150,22 @@ public final class QuantizedLinear extends Module implements LinearLayer {
                 w = w.toType(compute, false);
             }
             w.attach(step);
-            if (hasBias && compute != DataType.FLOAT32) {
+            if (hasBias() && compute != DataType.FLOAT32) {
                 NDArray bias = bias();
                 bias.tempAttach(work);
                 b = bias.toType(compute, false);
                 b.attach(step);
             }
         }
-        if (hasBias && b == null) {
+        if (hasBias() && b == null) {
             b = bias();
         }
-        if (!deltas.isEmpty()) {
-            w = deltas.addTo(w, step);
+        if (!deltas().isEmpty()) {
+            w = deltas().addTo(w, step);
         }
         NDArray in = x.getDataType() == compute ? x : x.toType(compute, false);
         NDArray y = ai.djl.nn.core.Linear.linear(in, w, b).singletonOrThrow();
         return new NDList(y.getDataType() == x.getDataType() ? y : y.toType(x.getDataType(), false));
-    }
-
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        Shape in = inputShapes[0];
-        return new Shape[] {in.slice(0, in.dimension() - 1).add(outFeatures)};
     }
 
     /** Frees the codes and quant state; the bias goes with the model's parameters. */
@@ -236,7 +178,7 @@ public final class QuantizedLinear extends Module implements LinearLayer {
 
     @Override
     public String toString() {
-        return "QuantizedLinear(in=" + inFeatures + ", out=" + outFeatures + ", bias=" + hasBias + ", "
+        return "QuantizedLinear(in=" + inFeatures() + ", out=" + outFeatures() + ", bias=" + hasBias() + ", "
                 + weight.state().type() + ")";
     }
 }

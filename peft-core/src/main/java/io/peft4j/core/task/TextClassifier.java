@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.data.Batch;
 import io.peft4j.core.model.ForwardContext;
 import io.peft4j.core.text.TextTokenizer;
 
@@ -44,8 +45,7 @@ public final class TextClassifier {
         }
         try (NDManager sm = model.manager().newSubManager()) {
             NDList enc = tokenizer.encode(sm, texts);
-            ForwardContext ctx = ForwardContext.builder()
-                    .inputIds(enc.get(0)).attentionMask(enc.get(1)).tokenTypeIds(enc.get(2)).build();
+            ForwardContext ctx = ForwardContext.of(Batch.builder(texts.size()).putEncoding("", enc).build());
             float[] logits = model.forward(ctx, false).logits().toFloatArray();
             int c = logits.length / texts.size();
             if (c != labels.size()) {

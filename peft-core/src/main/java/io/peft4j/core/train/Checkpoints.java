@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.io.FileTrees;
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.nn.NamedParameter;
@@ -96,22 +97,18 @@ public final class Checkpoints {
                 }
                 Files.writeString(tmp.resolve(CALLBACK_PREFIX + c.name() + ".json"), s.json().toPrettyString());
             }
-            if (Files.exists(target)) {
-                deleteTree(target);
-            }
+            FileTrees.delete(target);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, target);
             }
         } finally {
-            if (Files.exists(tmp)) {
-                deleteTree(tmp);
-            }
+            FileTrees.delete(tmp);
         }
         List<Path> all = list(dir);
         for (int i = 0; i < all.size() - KEEP; i++) {
-            deleteTree(all.get(i));
+            FileTrees.delete(all.get(i));
         }
     }
 
@@ -236,13 +233,5 @@ public final class Checkpoints {
     private static long stepOf(Path p) {
         Matcher m = NAME.matcher(p.getFileName().toString());
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).collect(Collectors.toList())) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 }

@@ -286,10 +286,6 @@ public final class Trainer {
     }
 
     /**
-     * Stores frozen weights in {@link TrainingConfig#frozenWeightsDType}; run at the start of every
-     * stage, after its start action has chosen what trains. Float32 weights stay as they are.
-     */
-    /**
      * Holds frozen Linear/Embedding weights in the configured dtype while training (float16 halves the
      * memory of a frozen base; the layers widen them per step). Run at each stage start, after a resume
      * and after every {@code onStepBegin}, because callbacks may change the trainable set: a weight

@@ -3,15 +3,13 @@ package io.peft4j.core.nn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
-import ai.djl.util.PairList;
 
 import io.peft4j.core.Compute;
+import io.peft4j.core.testing.PassThroughModule;
 
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +23,7 @@ import java.util.List;
  */
 class TiedParametersTest {
     /** A leaf that registers its own parameters, or ties to a given one. */
-    private static final class Leaf extends Module {
+    private static final class Leaf extends PassThroughModule {
         final Parameter weight;
 
         Leaf(Parameter tiedWeight, boolean withBias) {
@@ -36,32 +34,12 @@ class TiedParametersTest {
                 registerParameter("bias", Parameter.Type.BIAS, new Shape(5), Initializer.ZEROS);
             }
         }
-
-        @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-            return inputs;
-        }
-
-        @Override
-        public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return inputShapes;
-        }
     }
 
-    private static final class Root extends Module {
+    private static final class Root extends PassThroughModule {
         Root() {
             Leaf embed = registerModule("embed", new Leaf(null, false));
             registerModule("head", new Leaf(embed.weight, true));
-        }
-
-        @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-            return inputs;
-        }
-
-        @Override
-        public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return inputShapes;
         }
     }
 

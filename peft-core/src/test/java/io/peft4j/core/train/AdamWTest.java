@@ -7,23 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
-import ai.djl.util.PairList;
 
 import io.peft4j.core.Compute;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.nn.LayerNorm;
 import io.peft4j.core.nn.Linear;
-import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleDict;
 import io.peft4j.core.nn.ModuleKind;
 import io.peft4j.core.nn.NamedParameter;
+import io.peft4j.core.testing.PassThroughModule;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -53,7 +50,7 @@ class AdamWTest {
     private NDManager grads;
 
     /** A module of the RMS-norm kind with a parameter called weight, as a decoder's RMSNorm will have. */
-    static final class RmsNormLike extends Module {
+    static final class RmsNormLike extends PassThroughModule {
         RmsNormLike(long dim) {
             registerParameter("weight", Parameter.Type.WEIGHT, new Shape(dim), Initializer.ONES);
         }
@@ -62,20 +59,10 @@ class AdamWTest {
         public ModuleKind kind() {
             return ModuleKind.RMS_NORM;
         }
-
-        @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-            return inputs;
-        }
-
-        @Override
-        public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return inputShapes;
-        }
     }
 
     /** An OTHER-kind module whose WEIGHT-type parameter is called "bias": the role decides, not the name. */
-    static final class OddlyNamed extends Module {
+    static final class OddlyNamed extends PassThroughModule {
         OddlyNamed() {
             registerParameter("bias", Parameter.Type.WEIGHT, new Shape(3), Initializer.ONES);
         }
@@ -83,16 +70,6 @@ class AdamWTest {
         @Override
         public ModuleKind kind() {
             return ModuleKind.OTHER;
-        }
-
-        @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-            return inputs;
-        }
-
-        @Override
-        public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return inputShapes;
         }
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.peft4j.core.model.ModelConfig;
+import io.peft4j.core.tuner.ConfigJson;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -72,68 +73,27 @@ public final class BertConfig implements ModelConfig {
         }
         Builder b = builder();
         try {
-            JsonFields f = new JsonFields(n);
-            String type = f.text("model_type", BertVariant.BERT.modelType());
-            b.variant(BertVariant.forModelType(type));
-            if (n.has("pad_token_id") && !n.get("pad_token_id").isNull()) {
-                b.padTokenId(f.integer("pad_token_id", 0));
+            ConfigJson f = ConfigJson.of(n, "BertConfig");
+            String type = f.text("model_type");
+            b.variant(BertVariant.forModelType(type == null ? BertVariant.BERT.modelType() : type));
+            if (f.has("pad_token_id")) {
+                b.padTokenId(f.intField("pad_token_id", 0));
             }
-            b.vocabSize(f.integer("vocab_size", b.vocabSize))
-                    .hiddenSize(f.integer("hidden_size", b.hiddenSize))
-                    .numHiddenLayers(f.integer("num_hidden_layers", b.numHiddenLayers))
-                    .numAttentionHeads(f.integer("num_attention_heads", b.numAttentionHeads))
-                    .intermediateSize(f.integer("intermediate_size", b.intermediateSize))
-                    .maxPositionEmbeddings(f.integer("max_position_embeddings", b.maxPositionEmbeddings))
-                    .typeVocabSize(f.integer("type_vocab_size", b.typeVocabSize))
-                    .layerNormEps((float) f.number("layer_norm_eps", b.layerNormEps))
-                    .hiddenDropoutProb((float) f.number("hidden_dropout_prob", b.hiddenDropoutProb))
-                    .attentionProbsDropoutProb((float) f.number("attention_probs_dropout_prob", b.attentionProbsDropoutProb))
-                    .hiddenAct(f.text("hidden_act", b.hiddenAct));
+            String act = f.text("hidden_act");
+            b.vocabSize(f.intField("vocab_size", b.vocabSize))
+                    .hiddenSize(f.intField("hidden_size", b.hiddenSize))
+                    .numHiddenLayers(f.intField("num_hidden_layers", b.numHiddenLayers))
+                    .numAttentionHeads(f.intField("num_attention_heads", b.numAttentionHeads))
+                    .intermediateSize(f.intField("intermediate_size", b.intermediateSize))
+                    .maxPositionEmbeddings(f.intField("max_position_embeddings", b.maxPositionEmbeddings))
+                    .typeVocabSize(f.intField("type_vocab_size", b.typeVocabSize))
+                    .layerNormEps(f.floatField("layer_norm_eps", b.layerNormEps))
+                    .hiddenDropoutProb(f.floatField("hidden_dropout_prob", b.hiddenDropoutProb))
+                    .attentionProbsDropoutProb(f.floatField("attention_probs_dropout_prob", b.attentionProbsDropoutProb))
+                    .hiddenAct(act == null ? b.hiddenAct : act);
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new IOException(configJson + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Typed reads of optional fields: a present field of the wrong JSON type is an error, never coerced. */
-    private static final class JsonFields {
-        private final JsonNode node;
-
-        JsonFields(JsonNode node) {
-            this.node = node;
-        }
-
-        String text(String field, String absent) {
-            JsonNode v = node.get(field);
-            if (v == null || v.isNull()) {
-                return absent;
-            }
-            if (!v.isTextual()) {
-                throw new IllegalArgumentException("field '" + field + "' must be a string, got " + v);
-            }
-            return v.asText();
-        }
-
-        int integer(String field, int absent) {
-            JsonNode v = node.get(field);
-            if (v == null || v.isNull()) {
-                return absent;
-            }
-            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-                throw new IllegalArgumentException("field '" + field + "' must be an integer, got " + v);
-            }
-            return v.asInt();
-        }
-
-        double number(String field, double absent) {
-            JsonNode v = node.get(field);
-            if (v == null || v.isNull()) {
-                return absent;
-            }
-            if (!v.isNumber()) {
-                throw new IllegalArgumentException("field '" + field + "' must be a number, got " + v);
-            }
-            return v.asDouble();
         }
     }
 
