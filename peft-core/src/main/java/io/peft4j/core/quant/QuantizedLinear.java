@@ -12,6 +12,7 @@ import ai.djl.util.PairList;
 
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.LinearModule;
+import io.peft4j.core.ops.NativeOps;
 
 /**
  * A frozen linear layer whose weight is stored quantized ({@code y = x dequant(W)^T + b}). The weight
@@ -153,7 +154,8 @@ public final class QuantizedLinear extends LinearModule {
             if (hasBias() && compute != DataType.FLOAT32) {
                 NDArray bias = bias();
                 bias.tempAttach(work);
-                b = bias.toType(compute, false);
+                // The bias may train (LoRA's bias="all"): its cast must pass gradients back.
+                b = NativeOps.castDifferentiable(bias, compute);
                 b.attach(step);
             }
         }
@@ -163,9 +165,11 @@ public final class QuantizedLinear extends LinearModule {
         if (!deltas().isEmpty()) {
             w = deltas().addTo(w, step);
         }
-        NDArray in = x.getDataType() == compute ? x : x.toType(compute, false);
+        // Differentiable casts: layers before this one (and LoRA paths around it) need the gradient
+        // through the input, which DJL's toType would cut.
+        NDArray in = NativeOps.castDifferentiable(x, compute);
         NDArray y = ai.djl.nn.core.Linear.linear(in, w, b).singletonOrThrow();
-        return new NDList(y.getDataType() == x.getDataType() ? y : y.toType(x.getDataType(), false));
+        return new NDList(NativeOps.castDifferentiable(y, x.getDataType()));
     }
 
     /** Frees the codes and quant state; the bias goes with the model's parameters. */
