@@ -45,6 +45,7 @@ public final class TrainingBenchmark {
                 throw new IllegalStateException(m.label + " run failed with exit code " + rc);
             }
             rows.add(new ObjectMapper().readTree(json.toFile()));
+            Files.delete(json); // read once: leave nothing behind in /tmp
         }
         String table = table(rows, epochs);
         Files.createDirectories(out.toAbsolutePath().getParent());
