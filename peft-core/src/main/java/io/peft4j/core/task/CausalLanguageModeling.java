@@ -24,8 +24,8 @@ import java.util.Map;
  * ({@link ChunkedCrossEntropy}); {@link #unchunked()} is the plain autograd form, for heads with dropout.
  * Metrics: token-weighted {@code loss}, {@code perplexity = exp(loss)} and {@code token_accuracy}.
  *
- * <p>The model's root must be a {@link CausalLanguageModel}. Generating text from such a model waits for
- * the decoder families and their key/value cache; this task only trains and evaluates.
+ * <p>The model's root must be a {@link CausalLanguageModel}. This task trains and evaluates;
+ * {@link io.peft4j.core.generate.Generator} generates text from the same model.
  */
 public final class CausalLanguageModeling implements Task {
     /** transformers' {@code ignore_index}: a label that counts for nothing. */
