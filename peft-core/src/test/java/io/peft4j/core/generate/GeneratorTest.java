@@ -126,7 +126,11 @@ class GeneratorTest {
             }
         }
         assertTrue(someStopped);
-        assertTrue(ref0.length > 4 && indexOf(ref0, eos) <= 3, "row 0 stops early, the others run on");
+        boolean anotherRanLonger = false;
+        for (int i = 1; i < PROMPTS.length; i++) {
+            anotherRanLonger |= g.tokens(i).length > g.tokens(0).length;
+        }
+        assertTrue(anotherRanLonger, "row 0 stops early while another row runs on: per-sequence stopping is exercised");
     }
 
     @Test
