@@ -93,6 +93,11 @@ public final class Generator {
                     vocab = last.getShape().getLastDimension();
                     rows = last.toFloatArray();
                 }
+                if (cache != null && cache.length() != batch.length()) {
+                    throw new IllegalStateException("The model " + model.root().getClass().getSimpleName() + " left "
+                            + cache.length() + " positions in the key/value cache after a forward over " + batch.length()
+                            + "; a decoder that does not fill the cache generates with useCache(false)");
+                }
                 long[] next = new long[b];
                 for (int i = 0; i < b; i++) {
                     next[i] = finished[i] ? pad : chooser.choose(rows, (int) (i * vocab), (int) vocab, batch.tokens(i));
