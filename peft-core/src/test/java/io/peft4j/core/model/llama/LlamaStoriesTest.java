@@ -192,6 +192,46 @@ class LlamaStoriesTest {
         }
     }
 
+    /**
+     * A left-padded batch with {@code attention_mask} 0 on the padding and {@code position_ids} counting
+     * real tokens only (as generation passes them) gives each prompt the logits it has alone.
+     */
+    @Test
+    void leftPaddedBatchGivesTheLogitsOfEachPromptAlone() {
+        JsonNode prompts = expected.get("prompts");
+        long[] a = Stories260K.longs(prompts.get(0).get("ids"));
+        long[] b = Stories260K.longs(prompts.get(2).get("ids"));
+        int t = Math.max(a.length, b.length);
+        long[][] seqs = {a, b};
+        long[] ids = new long[2 * t];
+        long[] mask = new long[2 * t];
+        long[] pos = new long[2 * t];
+        for (int r = 0; r < 2; r++) {
+            int pad = t - seqs[r].length;
+            for (int j = 0; j < t; j++) {
+                boolean real = j >= pad;
+                ids[r * t + j] = real ? seqs[r][j - pad] : 0;
+                mask[r * t + j] = real ? 1 : 0;
+                pos[r * t + j] = real ? j - pad : 1;
+            }
+        }
+        try (NDManager m = model.manager().newSubManager()) {
+            Shape shape = new Shape(2, t);
+            ForwardContext ctx = ForwardContext.builder().inputIds(m.create(ids, shape)).attentionMask(m.create(mask, shape))
+                    .positionIds(m.create(pos, shape)).build();
+            float[][] batch = rows(lm().logits(new ParameterStore(m, false), ctx, false).logits().toFloatArray(), 2 * t);
+            for (int r = 0; r < 2; r++) {
+                float[][] alone = logits(m, seqs[r]);
+                int pad = t - seqs[r].length;
+                for (int i = 0; i < seqs[r].length; i++) {
+                    for (int j = 0; j < alone[i].length; j++) {
+                        assertEquals(alone[i][j], batch[r * t + pad + i][j], CACHE_TOLERANCE, "row " + r + " position " + i);
+                    }
+                }
+            }
+        }
+    }
+
     private static long[] concat(long[] a, long[] b) {
         long[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
