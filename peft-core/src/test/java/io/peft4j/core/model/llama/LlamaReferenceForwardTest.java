@@ -51,6 +51,28 @@ class LlamaReferenceForwardTest {
         check(c, 12);
     }
 
+    /** Seven positions past max_position_embeddings 4: the base grows as transformers' dynamic NTK rule says. */
+    @Test
+    void llamaWithDynamicRopePastMaxPositions() throws Exception {
+        LlamaConfig c = LlamaConfig.builder().modelType("llama").vocabSize(32).hiddenSize(16).intermediateSize(24)
+                .numHiddenLayers(2).numAttentionHeads(2).numKeyValueHeads(2).ropeTheta(100f)
+                .ropeScaling(RopeScaling.dynamic(2f)).maxPositionEmbeddings(4).tieWordEmbeddings(false).build();
+        check(c, 13);
+    }
+
+    /** Mistral attends within sliding_window only; peft4j refuses a longer sequence instead of attending past it. */
+    @Test
+    void mistralRefusesASequenceLongerThanItsSlidingWindow() throws Exception {
+        LlamaConfig c = LlamaConfig.builder().modelType("mistral").vocabSize(32).hiddenSize(8).intermediateSize(8)
+                .numHiddenLayers(1).numAttentionHeads(2).numKeyValueHeads(1).slidingWindow(4).maxPositionEmbeddings(64).build();
+        try (PeftModel model = Llama.randomCausalLm(c, "tiny-mistral"); NDManager m = model.manager().newSubManager()) {
+            ForwardContext ctx = ForwardContext.builder().inputIds(m.create(IDS, new Shape(1, IDS.length))).build();
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> ((LlamaForCausalLM) model.root()).logits(new ParameterStore(m, false), ctx, false));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("7 positions exceed sliding_window 4"), e.getMessage());
+        }
+    }
+
     private void check(LlamaConfig c, long seed) throws Exception {
         Random r = new Random(seed);
         Map<String, Tensor> tensors = new LinkedHashMap<>();

@@ -20,7 +20,7 @@ final class ReferenceLlama {
         for (int i = 0; i < t; i++) {
             System.arraycopy(w.get("model.embed_tokens.weight"), (int) ids[i] * h, x[i], 0, h);
         }
-        double[] inv = inverseFrequencies(c);
+        double[] inv = inverseFrequencies(c, t);
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             String p = "model.layers." + l + ".";
             double[][] n = rmsNorm(x, w.get(p + "input_layernorm.weight"), c.rmsNormEps());
@@ -71,12 +71,17 @@ final class ReferenceLlama {
         return linear(out, w, head, c.vocabSize());
     }
 
-    private static double[] inverseFrequencies(LlamaConfig c) {
+    private static double[] inverseFrequencies(LlamaConfig c, int seqLen) {
         int d = c.headDim();
         double[] inv = new double[d / 2];
         RopeScaling s = c.ropeScaling();
+        double base = c.ropeTheta();
+        if (s != null && s.type() == RopeScaling.Type.DYNAMIC && seqLen > c.maxPositionEmbeddings()) {
+            // modeling_rope_utils._compute_dynamic_ntk_parameters
+            base *= Math.pow(s.factor() * seqLen / c.maxPositionEmbeddings() - (s.factor() - 1), d / (d - 2.0));
+        }
         for (int i = 0; i < inv.length; i++) {
-            inv[i] = Math.pow(c.ropeTheta(), -2.0 * i / d);
+            inv[i] = Math.pow(base, -2.0 * i / d);
             if (s != null && s.type() == RopeScaling.Type.LINEAR) {
                 inv[i] /= s.factor();
             } else if (s != null && s.type() == RopeScaling.Type.LLAMA3) {
