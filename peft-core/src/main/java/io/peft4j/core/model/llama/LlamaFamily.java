@@ -27,7 +27,7 @@ import java.util.Set;
  */
 public final class LlamaFamily implements ModelFamily {
     /** HF PEFT methods whose llama/mistral/qwen2 default is LoRA's {@code ["q_proj", "v_proj"]}. */
-    private static final Set<String> Q_V_METHODS = Set.of("LORA", "ADALORA", "BOFT", "BONE", "C3A", "HRA", "LOHA",
+    private static final Set<String> Q_V_METHODS = Set.of("LORA", "BOFT", "BONE", "C3A", "HRA", "LOHA",
             "LOKR", "MISS", "OFT", "POLY", "RANDLORA", "ROAD", "FOURIERFT", "SHIRA", "VERA", "VBLORA", "WAVEFT");
     /** HF PEFT's IA3 targets for {@code llama}; {@code down_proj} is the feed-forward one. */
     private static final List<String> IA3_TARGETS = List.of("k_proj", "v_proj", "down_proj");
