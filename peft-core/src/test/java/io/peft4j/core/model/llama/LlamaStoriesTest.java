@@ -232,6 +232,23 @@ class LlamaStoriesTest {
         }
     }
 
+    /** {@code inputs_embeds} (the rows of {@code embed_tokens}, as prompt tuning passes them) give the logits of the ids. */
+    @Test
+    void inputsEmbedsGiveTheLogitsOfTheIds() {
+        long[] ids = Stories260K.longs(expected.get("prompts").get(1).get("ids"));
+        try (NDManager m = model.manager().newSubManager()) {
+            float[][] fromIds = logits(m, ids);
+            NDArray table = model.parameter("model.embed_tokens.weight").parameter().getArray();
+            NDArray embeds = table.get(m.create(ids)).expandDims(0);
+            embeds.attach(m);
+            ForwardContext ctx = ForwardContext.builder().inputsEmbeds(embeds).build();
+            float[][] fromEmbeds = rows(lm().logits(new ParameterStore(m, false), ctx, false).logits().toFloatArray(), ids.length);
+            for (int i = 0; i < ids.length; i++) {
+                assertArrayEquals(fromIds[i], fromEmbeds[i], 1e-6f, "position " + i);
+            }
+        }
+    }
+
     private static long[] concat(long[] a, long[] b) {
         long[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
