@@ -8,6 +8,7 @@ import ai.djl.training.ParameterStore;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.model.CausalLanguageModel;
+import io.peft4j.core.model.DynamicKeyValueCache;
 import io.peft4j.core.model.ForwardContext;
 import io.peft4j.core.text.TextTokenizer;
 
@@ -82,7 +83,7 @@ public final class Generator {
             generated.add(new ArrayList<>());
         }
         boolean[] finished = new boolean[b];
-        GrowingCache cache = useCache ? new GrowingCache(model.manager()) : null;
+        DynamicKeyValueCache cache = useCache ? new DynamicKeyValueCache(model.manager()) : null;
         try {
             for (int step = 0; step < config.maxNewTokens() && !allTrue(finished); step++) {
                 int from = cache != null && step > 0 ? batch.length() - 1 : 0;
@@ -158,7 +159,7 @@ public final class Generator {
     }
 
     /** The float32 logits {@code [B, vocab]} of the last position after running columns {@code [from, length)}. */
-    private NDArray lastLogits(NDManager sm, LeftPaddedBatch batch, int from, GrowingCache cache) {
+    private NDArray lastLogits(NDManager sm, LeftPaddedBatch batch, int from, DynamicKeyValueCache cache) {
         ForwardContext ctx = ForwardContext.builder()
                 .inputIds(batch.ids(sm, from))
                 .attentionMask(batch.mask(sm))

@@ -10,19 +10,34 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * transformers' {@code DynamicCache}: per layer, the keys and values of every position seen so far,
- * grown by concatenation along the sequence axis. The cache keeps its arrays in a manager of its own,
- * so a caller may close each step's manager; what {@link #append} returns lives in the manager of the
- * keys given, so work on it stays with the step. Replaced arrays are closed at once: memory holds one
- * copy of the past per layer. Close the cache when done.
+ * A key/value cache that grows by the current tokens at each forward, as transformers'
+ * {@code DynamicCache}: layer {@code i} keeps {@code [B, heads, past, headDim]} keys and values and
+ * each {@link #append} concatenates along the position axis. Its arrays live in its own manager
+ * (closed with the cache); the concatenation a layer attends to is lent to the manager of the keys
+ * passed in (the forward's step manager) until that one closes, so whatever the layer computes from
+ * it is freed with the step, not kept until the cache closes.
+ *
+ * <p>{@link #length()} is layer 0's length: a model reads it once, before its layers append (as
+ * transformers' {@code get_seq_length()}).
  */
 public final class DynamicKeyValueCache implements KeyValueCache, AutoCloseable {
-    private final NDManager manager = Compute.newManager();
+    private final NDManager manager;
     private final List<NDList> layers = new ArrayList<>();
+
+    /** A cache whose arrays live in a new root manager on the compute device. */
+    public DynamicKeyValueCache() {
+        this.manager = Compute.newManager();
+    }
+
+    /** @param parent the manager the cache's own manager is a sub-manager of (e.g. the model's) */
+    public DynamicKeyValueCache(NDManager parent) {
+        this.manager = parent.newSubManager();
+    }
 
     @Override
     public long length() {
-        return layers.isEmpty() || layers.get(0) == null ? 0 : layers.get(0).get(0).getShape().get(2);
+        NDList first = layers.isEmpty() ? null : layers.get(0);
+        return first == null ? 0 : first.get(0).getShape().get(2);
     }
 
     @Override
@@ -30,46 +45,44 @@ public final class DynamicKeyValueCache implements KeyValueCache, AutoCloseable 
         return index < layers.size() ? layers.get(index) : null;
     }
 
-    /** Number of layers holding keys. */
-    public int layerCount() {
-        return layers.size();
-    }
-
     @Override
     public NDList append(int index, NDArray keys, NDArray values) {
+        if (keys.getShape().dimension() != 4 || !keys.getShape().equals(values.getShape())) {
+            throw new IllegalArgumentException("layer " + index + ": keys and values must both be [B, heads, T, headDim], got "
+                    + keys.getShape() + " and " + values.getShape());
+        }
         while (layers.size() <= index) {
             layers.add(null);
         }
         NDList past = layers.get(index);
-        NDArray k;
-        NDArray v;
         if (past == null) {
-            k = keys;
-            v = values;
-        } else {
-            checkFits(index, past.get(0), keys);
-            k = past.get(0).concat(keys, 2);
-            v = past.get(1).concat(values, 2);
-            // The concatenation lands in the cache's manager (its first operand's); hand it to the step.
-            k.attach(keys.getManager());
-            v.attach(values.getManager());
-            past.close();
+            NDList kept = new NDList(keep(keys.duplicate()), keep(values.duplicate()));
+            layers.set(index, kept);
+            // The caller's own arrays: they are already the step's.
+            return new NDList(keys, values);
         }
-        NDArray keptK = k.duplicate();
-        NDArray keptV = v.duplicate();
-        keptK.attach(manager);
-        keptV.attach(manager);
-        layers.set(index, new NDList(keptK, keptV));
+        if (past.get(0).getShape().get(0) != keys.getShape().get(0) || past.get(0).getShape().get(1) != keys.getShape().get(1)
+                || past.get(0).getShape().get(3) != keys.getShape().get(3)) {
+            throw new IllegalArgumentException("layer " + index + ": new keys " + keys.getShape()
+                    + " do not continue the cached " + past.get(0).getShape());
+        }
+        NDArray k = keep(past.get(0).concat(keys, 2));
+        NDArray v = keep(past.get(1).concat(values, 2));
+        past.close();
+        layers.set(index, new NDList(k, v));
+        k.tempAttach(keys.getManager());
+        v.tempAttach(values.getManager());
         return new NDList(k, v);
     }
 
-    private static void checkFits(int index, NDArray past, NDArray keys) {
-        long[] p = past.getShape().getShape();
-        long[] k = keys.getShape().getShape();
-        if (k.length != 4 || p[0] != k[0] || p[1] != k[1] || p[3] != k[3]) {
-            throw new IllegalArgumentException("layer " + index + ": keys " + keys.getShape() + " do not extend the cached "
-                    + past.getShape() + " (expected [" + p[0] + ", " + p[1] + ", T, " + p[3] + "])");
-        }
+    private NDArray keep(NDArray a) {
+        a.attach(manager);
+        return a;
+    }
+
+    /** Number of layers holding keys. */
+    public int layerCount() {
+        return layers.size();
     }
 
     /** Drops every cached position, keeping the cache usable. */
@@ -82,6 +95,7 @@ public final class DynamicKeyValueCache implements KeyValueCache, AutoCloseable 
         layers.clear();
     }
 
+    /** Frees every cached array. */
     @Override
     public void close() {
         layers.clear();

@@ -1,4 +1,4 @@
-package io.peft4j.core.generate;
+package io.peft4j.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,11 +14,11 @@ import io.peft4j.core.Compute;
 import org.junit.jupiter.api.Test;
 
 /** The cache concatenates along positions, keeps its arrays across steps and frees them on close. */
-class GrowingCacheTest {
+class DynamicKeyValueCacheTest {
     @Test
     void appendsAlongPositionsAndSurvivesTheStepManager() {
         try (NDManager root = Compute.newManager()) {
-            GrowingCache cache = new GrowingCache(root);
+            DynamicKeyValueCache cache = new DynamicKeyValueCache(root);
             try (NDManager step = root.newSubManager()) {
                 NDList kv = cache.append(0, step.create(new float[] {1, 2, 3, 4}, new Shape(1, 1, 2, 2)),
                         step.create(new float[] {5, 6, 7, 8}, new Shape(1, 1, 2, 2)));
