@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -18,16 +20,51 @@ public final class Stories260K {
 
     private Stories260K() {}
 
-    /** The transformers directory, from the test classpath. */
-    public static Path dir() {
+    private static final String[] FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+        "special_tokens_map.json", "generation_config.json", "expected.json"};
+    private static Path extracted;
+
+    /**
+     * The transformers directory, from the test classpath: the resource folder itself, or (when the
+     * resources sit in peft-core's test jar, as other modules see them under {@code mvn verify}) a copy
+     * extracted once per JVM into a temporary folder deleted at exit.
+     */
+    public static synchronized Path dir() {
         URL url = Stories260K.class.getClassLoader().getResource(RESOURCE);
         if (url == null) {
             throw new IllegalStateException("test resource " + RESOURCE + " not on the classpath");
         }
+        if ("file".equals(url.getProtocol())) {
+            try {
+                return Path.of(url.toURI()).getParent();
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        if (extracted == null) {
+            extracted = extract();
+        }
+        return extracted;
+    }
+
+    private static Path extract() {
         try {
-            return Path.of(url.toURI()).getParent();
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+            Path dir = Files.createTempDirectory("stories260K");
+            dir.toFile().deleteOnExit();
+            String folder = RESOURCE.substring(0, RESOURCE.lastIndexOf('/') + 1);
+            for (String f : FILES) {
+                try (InputStream in = Stories260K.class.getClassLoader().getResourceAsStream(folder + f)) {
+                    if (in == null) {
+                        throw new IllegalStateException("test resource " + folder + f + " not on the classpath");
+                    }
+                    Path target = dir.resolve(f);
+                    Files.copy(in, target);
+                    target.toFile().deleteOnExit();
+                }
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
