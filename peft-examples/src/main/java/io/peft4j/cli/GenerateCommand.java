@@ -25,9 +25,6 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate a continuation of a prompt with a model and, optionally, an adapter; tokens stream to stdout.")
 final class GenerateCommand implements Callable<Integer> {
-    /** Long enough for any prompt a command line holds; the model's own limit applies beyond. */
-    private static final int PROMPT_MAX_TOKENS = 1 << 20;
-
     @Spec
     private CommandSpec spec;
 
@@ -66,12 +63,12 @@ final class GenerateCommand implements Callable<Integer> {
         ModelDirectory dir = new ModelDirectory(model, "--model");
         GenerationConfig config = samplingOptions(dir.generationConfig().toBuilder().maxNewTokens(maxNewTokens)).build();
         PrintWriter out = spec.commandLine().getOut();
-        try (TextTokenizer tokenizer = dir.tokenizer(PROMPT_MAX_TOKENS);
+        try (TextTokenizer tokenizer = dir.tokenizer(dir.maxTokens());
                 PeftModel peftModel = dir.loadModel()) {
             if (adapter != null) {
                 Peft.load(peftModel, adapter);
             }
-            TextStreamer streamer = new TextStreamer(tokenizer, out);
+            TextStreamer streamer = new TextStreamer(tokenizer, out, prompt);
             Generator.builder(peftModel).config(config).tokenizer(tokenizer).useCache(!noCache)
                     .listener((sequence, id) -> streamer.accept(id))
                     .build()

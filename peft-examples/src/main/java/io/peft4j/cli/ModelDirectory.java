@@ -25,6 +25,9 @@ final class ModelDirectory {
     static final List<String> COPIED_FILES = List.of(CONFIG, GENERATION_CONFIG, TOKENIZER, TOKENIZER_CONFIG,
             "special_tokens_map.json", "tokenizer.model", "added_tokens.json", "vocab.json", "merges.txt");
 
+    /** transformers' default {@code max_position_embeddings} for Llama, for configs that give none. */
+    private static final int DEFAULT_MAX_TOKENS = 2048;
+
     private final Path dir;
 
     ModelDirectory(Path dir, String option) throws IOException {
@@ -58,6 +61,23 @@ final class ModelDirectory {
     GenerationConfig generationConfig() throws IOException {
         Path file = dir.resolve(GENERATION_CONFIG);
         return Files.isRegularFile(file) ? GenerationConfig.fromJson(file) : GenerationConfig.builder().build();
+    }
+
+    /**
+     * How many tokens a prompt may have: {@code tokenizer_config.json}'s {@code model_max_length} when it is
+     * real (transformers writes 1e30 for "none"), else {@code config.json}'s {@code max_position_embeddings}.
+     */
+    int maxTokens() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        Path tokenizerConfig = dir.resolve(TOKENIZER_CONFIG);
+        if (Files.isRegularFile(tokenizerConfig)) {
+            JsonNode n = json.readTree(tokenizerConfig.toFile()).path("model_max_length");
+            if (n.isNumber() && n.asDouble() >= 1 && n.asDouble() <= Integer.MAX_VALUE) {
+                return n.asInt();
+            }
+        }
+        JsonNode n = json.readTree(dir.resolve(CONFIG).toFile()).path("max_position_embeddings");
+        return n.isInt() && n.asInt() > 0 ? n.asInt() : DEFAULT_MAX_TOKENS;
     }
 
     /** {@code tokenizer_config.json}'s {@code eos_token} (a string or an added-token object), if it names one. */
