@@ -1,11 +1,16 @@
 package io.peft4j.cli;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+
 import io.peft4j.core.Peft;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.io.Tensor;
+import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.NamedParameter;
+import io.peft4j.core.quant.QuantizedLinear;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -53,6 +58,15 @@ final class MergeCommand implements Callable<Integer> {
             // the copied config.json's tie_word_embeddings ties it again on load, as transformers saves it.
             for (NamedParameter p : peftModel.namedParameters()) {
                 weights.put(p.name(), Tensor.of(p.parameter().getArray()));
+            }
+            // QLoRA merges into the 4-bit weights (as HF PEFT does); a transformers directory holds them dense.
+            for (Map.Entry<String, Module> e : peftModel.namedModules().entrySet()) {
+                if (e.getValue() instanceof QuantizedLinear) {
+                    try (NDManager sm = peftModel.manager().newSubManager()) {
+                        NDArray w = ((QuantizedLinear) e.getValue()).dequantizedWeight(sm);
+                        weights.put(e.getKey() + ".weight", Tensor.of(w));
+                    }
+                }
             }
         }
         Files.createDirectories(output);

@@ -4,6 +4,7 @@ import io.peft4j.core.Peft;
 import io.peft4j.core.PeftAdapter;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.data.CausalLmData;
+import io.peft4j.core.quant.QuantizationConfig;
 import io.peft4j.core.strategy.PeftConfig;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
 import io.peft4j.core.strategy.full.FullFineTuningConfig;
@@ -54,6 +55,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (default: ${DEFAULT-VALUE})")
     private float alpha;
+
+    @Option(names = "--use-dora", description = "LoRA: weight-decomposed LoRA (DoRA)")
+    private boolean useDora;
+
+    @Option(names = "--qlora", description = "LoRA: base linear layers quantized to NF4 with double quantization (QLoRA)")
+    private boolean qlora;
 
     @Option(names = "--targets", split = ",", paramLabel = "<module>",
             description = "LoRA: target modules (default: the family's, as HF PEFT's); freeze: modules to train")
@@ -124,6 +131,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--method freeze needs --targets (modules to train) or --layers (decoder layers to train)");
         }
+        if (method != Method.lora && (useDora || qlora)) {
+            throw new ParameterException(spec.commandLine(), "--use-dora and --qlora apply to --method lora only");
+        }
         if (method != Method.freeze && layers != null) {
             throw new ParameterException(spec.commandLine(), "--layers applies to --method freeze only");
         }
@@ -138,7 +148,10 @@ final class TrainCommand implements Callable<Integer> {
     private PeftConfig peftConfig() {
         switch (method) {
             case lora: {
-                LoraConfig.Builder b = LoraConfig.builder().r(r).loraAlpha(alpha).taskType("CAUSAL_LM");
+                LoraConfig.Builder b = LoraConfig.builder().r(r).loraAlpha(alpha).useDora(useDora).taskType("CAUSAL_LM");
+                if (qlora) {
+                    b.quantization(QuantizationConfig.nf4());
+                }
                 if (targets != null) {
                     b.targetModules(targets.toArray(new String[0]));
                 }
