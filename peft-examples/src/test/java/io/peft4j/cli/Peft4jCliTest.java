@@ -11,6 +11,10 @@ import io.peft4j.core.Compute;
 import io.peft4j.core.Peft;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.generate.GenerationConfig;
+import io.peft4j.core.io.DType;
+import io.peft4j.core.io.SafeTensors;
+import io.peft4j.core.io.Tensor;
+import io.peft4j.core.quant.QuantizationConfig;
 import io.peft4j.core.generate.Generator;
 import io.peft4j.core.model.ModelFamilies;
 import io.peft4j.core.model.llama.Stories260K;
@@ -25,6 +29,8 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The command line on the real stories260K Llama (see its README in peft-core's test resources):
@@ -168,5 +174,34 @@ class Peft4jCliTest {
         Result viaMerged = cli("generate", "--model", merged.toString(), "--prompt", text, "--max-new-tokens", "24");
         assertEquals(0, viaMerged.code(), viaMerged.err());
         assertEquals(viaAdapter.out(), viaMerged.out());
+    }
+
+    @Test
+    void aMergedQloraAdapterIsWrittenDenseWithTheBaseCheckpointsKeysAndShapes(@TempDir Path tmp) throws Exception {
+        Path adapter = tmp.resolve("qlora");
+        Compute.seed(13);
+        try (PeftModel model = ModelFamilies.loadBaseModel(Stories260K.dir(), "stories260K")) {
+            Peft.wrap(model, LoraConfig.builder().r(4).loraAlpha(8).quantization(QuantizationConfig.nf4()).build()).save(adapter);
+        }
+        Path merged = tmp.resolve("merged");
+        Result m = cli("merge", "--model", model(), "--adapter", adapter.toString(), "--output", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        // The base checkpoint as transformers wrote it: the merged file must hold the same names and shapes, in float32.
+        Map<String, Tensor> base = SafeTensors.read(Stories260K.dir().resolve("model.safetensors")).tensors();
+        Map<String, Tensor> out = SafeTensors.read(merged.resolve("model.safetensors")).tensors();
+        Map<String, List<Long>> want = new TreeMap<>();
+        base.forEach((k, t) -> want.put(k, shape(t)));
+        Map<String, List<Long>> got = new TreeMap<>();
+        out.forEach((k, t) -> got.put(k, shape(t)));
+        assertEquals(want, got);
+        out.values().forEach(t -> assertEquals(DType.F32, t.dtype()));
+        try (PeftModel loaded = ModelFamilies.loadBaseModel(merged, "merged")) {
+            // The fixture's README: 260,032 parameters (tied head counted once).
+            assertEquals(260_032L, loaded.trainableReport().total());
+        }
+    }
+
+    private static List<Long> shape(Tensor t) {
+        return java.util.Arrays.stream(t.shape()).boxed().toList();
     }
 }
