@@ -17,6 +17,8 @@ import io.peft4j.core.Compute;
 import io.peft4j.core.Peft;
 import io.peft4j.core.PeftAdapter;
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.data.Batch;
+import io.peft4j.core.data.Batches;
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.model.ForwardContext;
@@ -25,6 +27,10 @@ import io.peft4j.core.model.gpt2.Gpt2;
 import io.peft4j.core.model.gpt2.Gpt2Config;
 import io.peft4j.core.nn.Conv1D;
 import io.peft4j.core.nn.Module;
+import io.peft4j.core.task.CausalLanguageModeling;
+import io.peft4j.core.testing.Memory;
+import io.peft4j.core.train.Trainer;
+import io.peft4j.core.train.TrainingConfig;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -153,6 +159,64 @@ class Gpt2LoraTest {
                     LoraConfig.builder().r(R).initLoraWeights(InitLoraWeights.PISSA).build()));
             assertTrue(e.getMessage().contains("not on Conv1D"), e.getMessage());
             assertTrue(model.module(C_ATTN) instanceof Conv1D, "a refused config leaves the model unchanged");
+        }
+    }
+
+    /** Random ids as a causal-LM dataset: four sequences of six tokens, labels = ids. */
+    private static Batches randomSequences() {
+        Random rnd = new Random(17);
+        long[][] seqs = new long[4][6];
+        for (long[] s : seqs) {
+            for (int i = 0; i < s.length; i++) {
+                s[i] = rnd.nextInt(CONFIG.vocabSize());
+            }
+        }
+        return new Batches() {
+            @Override
+            public int size() {
+                return seqs.length;
+            }
+
+            @Override
+            public Batch batch(NDManager m, int[] indices) {
+                long[] flat = new long[indices.length * 6];
+                for (int i = 0; i < indices.length; i++) {
+                    System.arraycopy(seqs[indices[i]], 0, flat, i * 6, 6);
+                }
+                NDArray ids = m.create(flat, new Shape(indices.length, 6));
+                return Batch.builder(indices.length).put(Batch.INPUT_IDS, ids).put(Batch.LABELS, ids).build();
+            }
+        };
+    }
+
+    private static float loss(PeftModel model, Batches data) {
+        try (NDManager m = model.manager().newSubManager()) {
+            return new CausalLanguageModeling().loss(model, data.batch(m, new int[] {0, 1, 2, 3}), false).getFloat();
+        }
+    }
+
+    /** Causal-LM training through LoRA on c_attn lowers the loss, and later steps leave no array behind in the model's manager. */
+    @Test
+    void trainingLowersTheLossAndKeepsTheArrayCountFlat() {
+        Compute.seed(5);
+        try (PeftModel model = Gpt2.randomCausalLm(CONFIG, "random-gpt2")) {
+            Peft.wrap(model, LoraConfig.builder().r(R).loraAlpha(ALPHA).build());
+            Batches data = randomSequences();
+            float before = loss(model, data);
+            int steps = 12;
+            int[] counts = new int[2];
+            TrainingConfig config = TrainingConfig.builder().epochs(steps).batchSize(4).learningRate(1e-2f).progressBar(false).build();
+            new Trainer(model, new CausalLanguageModeling(), config).onStep(s -> {
+                if (s == 3) {
+                    counts[0] = Memory.managedArrays(model.manager());
+                } else if (s == steps) {
+                    counts[1] = Memory.managedArrays(model.manager());
+                }
+            }).fit(data, null);
+            float after = loss(model, data);
+            assertTrue(after < before, "loss after " + steps + " steps " + after + " should be below " + before);
+            assertTrue(counts[0] > 0);
+            assertEquals(counts[0], counts[1], "arrays alive in the model's manager after step 3 vs step " + steps);
         }
     }
 
