@@ -7,6 +7,7 @@ import ai.djl.training.initializer.Initializer;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.training.initializer.UniformInitializer;
 
+import io.peft4j.core.nn.Conv1D;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.ModuleDict;
@@ -26,13 +27,18 @@ import java.util.Map;
  * the DoRA paper (section 4.3) and HF PEFT.
  */
 public final class LoraLinear extends LoraLayer {
-    /** The base: a float32 {@link Linear} or a frozen {@link QuantizedLinear} (QLoRA). */
+    /** The base: a float32 {@link Linear} or {@link Conv1D}, or a frozen {@link QuantizedLinear} (QLoRA). */
     private Module base;
     private final ModuleDict loraA;
     private final ModuleDict loraB;
     private final ModuleDict magnitudes;
 
     public LoraLinear(Linear base) {
+        this((Module) base);
+    }
+
+    /** LoRA on GPT-2's {@code [in, out]} layer: its merge adds {@code (B A)^T}, HF PEFT's {@code fan_in_fan_out}. */
+    public LoraLinear(Conv1D base) {
         this((Module) base);
     }
 
@@ -54,7 +60,7 @@ public final class LoraLinear extends LoraLayer {
         return ModuleKind.OTHER;
     }
 
-    /** The base layer: a {@link Linear} or a {@link QuantizedLinear}. */
+    /** The base layer: a {@link Linear}, a {@link Conv1D} or a {@link QuantizedLinear}. */
     public Module base() {
         return base;
     }
@@ -87,7 +93,11 @@ public final class LoraLinear extends LoraLayer {
      * expressions from arrays they own, so results still land in their manager).
      */
     private NDArray denseWeight(NDManager manager) {
-        return quantizedBase() != null ? quantizedBase().dequantizedWeight(manager) : ((Linear) base).weight();
+        if (quantizedBase() != null) {
+            return quantizedBase().dequantizedWeight(manager);
+        }
+        // A Conv1D stores [in, out]: its [out, in] copy is made in the caller's manager.
+        return base instanceof Linear ? ((Linear) base).weight() : linear().readWeight(manager);
     }
 
     public NDArray loraA(String adapter) {

@@ -5,6 +5,7 @@ import ai.djl.nn.Parameter;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.Tensor;
+import io.peft4j.core.nn.Conv1D;
 import io.peft4j.core.nn.Embedding;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.Module;
@@ -69,6 +70,13 @@ public final class LoraModel extends TunerModel<LoraConfig, LoraLayer> {
         loadAdapter(dir, name, trainable, c -> c.quantization() != null ? c : c.toBuilder().quantization(fallback).build());
     }
 
+    /** HF PEFT's rewrite of {@code fan_in_fan_out}: see {@link LoraPlan#fanInFanOut}. */
+    @Override
+    protected LoraConfig resolveConfig(LoraConfig config) {
+        boolean fanInFanOut = LoraPlan.of(model, config).fanInFanOut();
+        return fanInFanOut == config.fanInFanOut() ? config : config.toBuilder().fanInFanOut(fanInFanOut).build();
+    }
+
     @Override
     protected List<String> inject(String name, LoraConfig config) {
         LoraPlan plan = QLora.quantizeIfRecorded(model, LoraPlan.of(model, config));
@@ -87,6 +95,8 @@ public final class LoraModel extends TunerModel<LoraConfig, LoraLayer> {
             } else {
                 if (t.embedding) {
                     layer = new LoraEmbedding((Embedding) t.module);
+                } else if (t.module instanceof Conv1D) {
+                    layer = new LoraLinear((Conv1D) t.module);
                 } else if (t.module instanceof QuantizedLinear) {
                     layer = new LoraLinear((QuantizedLinear) t.module);
                 } else {

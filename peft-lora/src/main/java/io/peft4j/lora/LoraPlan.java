@@ -1,6 +1,7 @@
 package io.peft4j.lora;
 
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.nn.Conv1D;
 import io.peft4j.core.nn.Embedding;
 import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.Module;
@@ -11,6 +12,9 @@ import io.peft4j.core.tuner.AdapterLayer;
 import io.peft4j.core.tuner.ModulesToSave;
 import io.peft4j.core.tuner.TargetDefaults;
 import io.peft4j.core.tuner.TargetMatcher;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -24,6 +28,8 @@ import java.util.Map;
  * can cause on a model is raised here, so applying a plan cannot fail half-way.
  */
 final class LoraPlan {
+    private static final Logger LOG = LoggerFactory.getLogger(LoraPlan.class);
+
     static final class Target {
         final String name;
         final Module module;
@@ -89,6 +95,10 @@ final class LoraPlan {
         if (base instanceof LinearLayer) {
             LinearLayer l = (LinearLayer) base;
             if (config.initLoraWeights() == InitLoraWeights.PISSA) {
+                if (base instanceof Conv1D) {
+                    throw new IllegalArgumentException("init_lora_weights 'pissa' on '" + name + "': PiSSA is supported on "
+                            + "[out, in] linear layers only, not on Conv1D; use init_lora_weights true or 'gaussian'");
+                }
                 if (base instanceof QuantizedLinear) {
                     throw new IllegalArgumentException("init_lora_weights 'pissa' rewrites the base weight, but '" + name
                             + "' is quantized; apply PiSSA before quantizing (as HF PEFT advises)");
@@ -110,6 +120,31 @@ final class LoraPlan {
         }
         throw new IllegalArgumentException("Target module '" + name + "' is a " + m
                 + "; LoRA supports linear and embedding layers (name those inside it instead)");
+    }
+
+    /**
+     * {@code fan_in_fan_out} as HF PEFT leaves it after creating the layers: it warns and sets the
+     * flag to true at each {@code Conv1D} target (weight stored {@code [in, out]}) and to false at each
+     * {@code nn.Linear} one, so the last linear target decides. peft4j's layers know their own layout
+     * ({@link Conv1D} adds {@code (B A)^T} to its stored weight), so the flag only has to be recorded
+     * as HF PEFT records it.
+     */
+    boolean fanInFanOut() {
+        boolean on = config.fanInFanOut();
+        for (Target t : targets) {
+            if (t.embedding) {
+                continue;
+            }
+            Module base = t.module instanceof LoraLayer ? ((LoraLayer) t.module).baseLayer() : t.module;
+            boolean conv1d = base instanceof Conv1D;
+            if (conv1d != on) {
+                LOG.warn(conv1d ? "fan_in_fan_out is set to False but the target module '{}' is `Conv1D`. Setting fan_in_fan_out to True."
+                        : "fan_in_fan_out is set to True but the target module '{}' is a linear layer stored [out, in]. "
+                                + "Setting fan_in_fan_out to False.", t.name);
+                on = conv1d;
+            }
+        }
+        return on;
     }
 
     private static boolean isLinear(Module m) {

@@ -103,9 +103,19 @@ public abstract class TunerModel<C extends TunerConfig, L extends AdapterLayer> 
      */
     public final void addAdapter(String name, C config) {
         checkNewAdapterName(name);
-        List<String> toSave = inject(name, config);
+        C resolved = resolveConfig(config);
+        List<String> toSave = inject(name, resolved);
         ModulesToSave.of(model).add(model, name, toSave);
-        register(name, config);
+        register(name, resolved);
+    }
+
+    /**
+     * The config as the method applies and records it on this model: the identity unless the method
+     * rewrites a field the model decides, as HF PEFT rewrites LoRA's {@code fan_in_fan_out} to suit
+     * the layout of the target layers. Must not change the model.
+     */
+    protected C resolveConfig(C config) {
+        return config;
     }
 
     /**

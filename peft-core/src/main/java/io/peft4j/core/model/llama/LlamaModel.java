@@ -78,7 +78,7 @@ public class LlamaModel extends Module implements ContextModel {
      * entries are finite, not {@code -inf}, so a row with every key blocked (a left-padding query) gives
      * uniform weights instead of NaN, and its output is ignored by the loss.
      */
-    static NDArray additiveMask(NDArray attentionMask, long past, long t) {
+    public static NDArray additiveMask(NDArray attentionMask, long past, long t) {
         long s = past + t;
         float[] causal = new float[(int) (t * s)];
         for (int i = 0; i < t; i++) {
