@@ -5,6 +5,7 @@ import io.peft4j.core.Peft;
 import io.peft4j.core.PeftAdapter;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.data.CausalLmData;
+import io.peft4j.core.generate.Generation;
 import io.peft4j.core.generate.GenerationConfig;
 import io.peft4j.core.generate.Generator;
 import io.peft4j.core.io.FileTrees;
@@ -20,6 +21,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -43,8 +47,11 @@ public final class StoriesLoraExample {
     static final String BASE_NAME = "karpathy/tinyllamas/stories260K";
     static final List<String> PROMPTS = List.of("Once upon a time", "One day, a little", "There was a");
     static final int MAX_TOKENS = 128;
-    static final int NEW_TOKENS = 40;
+    static final int NEW_TOKENS = 56;
     static final long SEED = 42;
+    /** {@code <s>} and {@code </s>} in stories260K's tokenizer.json (and generation_config.json). */
+    static final long BOS_ID = 1;
+    static final long EOS_ID = 2;
 
     private StoriesLoraExample() {}
 
@@ -57,19 +64,41 @@ public final class StoriesLoraExample {
     }
 
     static TrainingConfig.Builder trainingBuilder() {
-        return TrainingConfig.builder().epochs(3).batchSize(16).learningRate(1e-2f).warmupRatio(0.1f).seed(SEED);
+        return TrainingConfig.builder().epochs(2).batchSize(16).learningRate(1e-2f).warmupRatio(0.1f).seed(SEED);
     }
 
-    /** Greedy, stopping at {@code </s>} (id 2, from generation_config.json) or after {@value #NEW_TOKENS} tokens. */
+    /**
+     * Greedy, stopping at {@code </s>} or after {@value #NEW_TOKENS}
+     * tokens; each story decoded with its prompt (BOS first, skipped), since a continuation decoded alone
+     * loses the space its first token starts with.
+     */
     static List<String> generate(PeftModel model, TextTokenizer tokenizer) {
-        GenerationConfig config = GenerationConfig.builder().maxNewTokens(NEW_TOKENS).eosTokenId(2).build();
-        return Generator.builder(model).config(config).tokenizer(tokenizer).build().generateTexts(PROMPTS);
+        GenerationConfig config = GenerationConfig.builder().maxNewTokens(NEW_TOKENS).eosTokenId(EOS_ID).build();
+        long[][] prompts = new long[PROMPTS.size()][];
+        for (int i = 0; i < prompts.length; i++) {
+            prompts[i] = withBos(tokenizer.tokenIds(PROMPTS.get(i)));
+        }
+        Generation g = Generator.builder(model).config(config).build().generate(prompts);
+        List<String> stories = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) {
+            long[] all = Arrays.copyOf(prompts[i], prompts[i].length + g.tokens(i).length);
+            System.arraycopy(g.tokens(i), 0, all, prompts[i].length, g.tokens(i).length);
+            stories.add(tokenizer.decode(all));
+        }
+        return stories;
     }
 
-    static void print(String title, List<String> continuations) {
+    static long[] withBos(long[] ids) {
+        long[] out = new long[ids.length + 1];
+        out[0] = BOS_ID;
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
+    static void print(String title, List<String> stories) {
         System.out.println(title);
-        for (int i = 0; i < PROMPTS.size(); i++) {
-            System.out.println("  [" + PROMPTS.get(i) + "]" + continuations.get(i));
+        for (String s : stories) {
+            System.out.println("  " + s.replace('\n', ' '));
         }
     }
 
@@ -114,10 +143,15 @@ public final class StoriesLoraExample {
         Path dataFile = Files.createTempFile("peft4j-pip-stories", ".jsonl");
         CausalLmData data;
         try (InputStream in = resource(DATASET_RESOURCE)) {
-            Files.copy(in, dataFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(in, dataFile, StandardCopyOption.REPLACE_EXISTING);
             data = CausalLmData.builder(tokenizer).read(dataFile);
         } finally {
             Files.deleteIfExists(dataFile);
+        }
+        // The stories start with "<s>" so that they train BOS first, as stories260K was trained.
+        if (data.inputIds(0)[0] != BOS_ID) {
+            throw new IllegalStateException(DATASET_RESOURCE + ": the tokenizer did not read the leading <s> as BOS (id "
+                    + BOS_ID + "), got id " + data.inputIds(0)[0]);
         }
         System.out.printf(Locale.ROOT, "Dataset: %d stories about Pip the dragon (%s)%n", data.size(), DATASET_RESOURCE);
         System.out.println("Base model: " + BASE_NAME + " (Llama, 5 layers, vocab 512)");
