@@ -46,7 +46,7 @@ public final class StoriesLoraExample {
     static final String DATASET_RESOURCE = "datasets/stories/train.jsonl";
     static final String BASE_NAME = "karpathy/tinyllamas/stories260K";
     static final List<String> PROMPTS = List.of("Once upon a time", "One day, a little", "There was a");
-    static final int MAX_TOKENS = 128;
+    static final int MAX_TOKENS = 256;
     static final int NEW_TOKENS = 56;
     static final long SEED = 42;
     /** {@code <s>} and {@code </s>} in stories260K's tokenizer.json (and generation_config.json). */
