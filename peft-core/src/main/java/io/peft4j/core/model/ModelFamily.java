@@ -108,4 +108,33 @@ public interface ModelFamily {
      * @param savedModulePaths module paths as saved, after HF PEFT's {@code base_model.model.} prefix
      */
     AdapterKeyMapping adapterKeyMapping(ModuleTree target, Set<String> savedModulePaths);
+
+    /**
+     * The dotted path of the first module of {@code type} in the tree ({@code ""} for the root): where
+     * a family finds its base model inside whatever task model wraps it.
+     */
+    static String pathOf(ModuleTree model, Class<? extends Module> type, String familyName) {
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            if (type.isInstance(e.getValue())) {
+                return e.getKey();
+            }
+        }
+        throw new IllegalArgumentException("Not a " + familyName + " model: no " + type.getSimpleName()
+                + " in the tree rooted at " + model.root().getClass().getSimpleName());
+    }
+
+    /** The blocks of the layer list at {@code listPath}, by index. */
+    static List<TransformerLayer> layersAt(ModuleTree model, String listPath) {
+        int n = model.module(listPath).modules().size();
+        List<TransformerLayer> out = new java.util.ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(new TransformerLayer(i, listPath + "." + i));
+        }
+        return out;
+    }
+
+    /** {@code base.path}, or {@code path} when the base is the root. */
+    static String join(String base, String path) {
+        return base.isEmpty() ? path : base + "." + path;
+    }
 }

@@ -8,7 +8,6 @@ import io.peft4j.core.model.ModelFamily;
 import io.peft4j.core.model.TiedWeights;
 import io.peft4j.core.model.TransformerLayer;
 import io.peft4j.core.nn.Module;
-import io.peft4j.core.nn.ModuleList;
 import io.peft4j.core.nn.ModuleTree;
 
 import java.io.IOException;
@@ -84,13 +83,7 @@ public final class BertFamily implements ModelFamily {
 
     @Override
     public String basePath(ModuleTree model) {
-        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (e.getValue() instanceof BertModel) {
-                return e.getKey();
-            }
-        }
-        throw new IllegalArgumentException("Not a BERT-family model: no BertModel in the tree rooted at "
-                + model.root().getClass().getSimpleName());
+        return ModelFamily.pathOf(model, BertModel.class, "BERT-family");
     }
 
     @Override
@@ -100,18 +93,12 @@ public final class BertFamily implements ModelFamily {
 
     @Override
     public List<TransformerLayer> layers(ModuleTree model) {
-        String encoder = join(basePath(model), "encoder.layer");
-        ModuleList<?> list = (ModuleList<?>) model.module(encoder);
-        List<TransformerLayer> out = new ArrayList<>();
-        for (int i = 0; i < list.size(); i++) {
-            out.add(new TransformerLayer(i, encoder + "." + i));
-        }
-        return out;
+        return ModelFamily.layersAt(model, ModelFamily.join(basePath(model), "encoder.layer"));
     }
 
     @Override
     public List<String> embeddings(ModuleTree model) {
-        String e = join(basePath(model), "embeddings");
+        String e = ModelFamily.join(basePath(model), "embeddings");
         return List.of(e + ".word_embeddings", e + ".position_embeddings", e + ".token_type_embeddings");
     }
 
@@ -157,7 +144,4 @@ public final class BertFamily implements ModelFamily {
         return (BertConfig) config;
     }
 
-    private static String join(String base, String path) {
-        return base.isEmpty() ? path : base + "." + path;
-    }
 }

@@ -8,7 +8,6 @@ import io.peft4j.core.model.ModelFamily;
 import io.peft4j.core.model.TiedWeights;
 import io.peft4j.core.model.TransformerLayer;
 import io.peft4j.core.nn.Module;
-import io.peft4j.core.nn.ModuleList;
 import io.peft4j.core.nn.ModuleTree;
 
 import java.io.IOException;
@@ -84,13 +83,7 @@ public final class Gpt2Family implements ModelFamily {
 
     @Override
     public String basePath(ModuleTree model) {
-        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (e.getValue() instanceof Gpt2Model) {
-                return e.getKey();
-            }
-        }
-        throw new IllegalArgumentException("Not a GPT-2 model: no Gpt2Model in the tree rooted at "
-                + model.root().getClass().getSimpleName());
+        return ModelFamily.pathOf(model, Gpt2Model.class, "GPT-2");
     }
 
     @Override
@@ -100,20 +93,14 @@ public final class Gpt2Family implements ModelFamily {
 
     @Override
     public List<TransformerLayer> layers(ModuleTree model) {
-        String path = join(basePath(model), "h");
-        ModuleList<?> list = (ModuleList<?>) model.module(path);
-        List<TransformerLayer> out = new ArrayList<>();
-        for (int i = 0; i < list.size(); i++) {
-            out.add(new TransformerLayer(i, path + "." + i));
-        }
-        return out;
+        return ModelFamily.layersAt(model, ModelFamily.join(basePath(model), "h"));
     }
 
     /** The token embeddings {@code wte} first, then the position embeddings {@code wpe}. */
     @Override
     public List<String> embeddings(ModuleTree model) {
         String base = basePath(model);
-        return List.of(join(base, "wte"), join(base, "wpe"));
+        return List.of(ModelFamily.join(base, "wte"), ModelFamily.join(base, "wpe"));
     }
 
     /** {@code lm_head.weight} is {@code transformer.wte.weight} when tied; merged with what the tree shares. */
@@ -159,7 +146,4 @@ public final class Gpt2Family implements ModelFamily {
         return (Gpt2Config) config;
     }
 
-    private static String join(String base, String path) {
-        return base.isEmpty() ? path : base + "." + path;
-    }
 }

@@ -8,7 +8,6 @@ import io.peft4j.core.model.ModelFamily;
 import io.peft4j.core.model.TiedWeights;
 import io.peft4j.core.model.TransformerLayer;
 import io.peft4j.core.nn.Module;
-import io.peft4j.core.nn.ModuleList;
 import io.peft4j.core.nn.ModuleTree;
 
 import java.io.IOException;
@@ -83,13 +82,7 @@ public final class LlamaFamily implements ModelFamily {
 
     @Override
     public String basePath(ModuleTree model) {
-        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (e.getValue() instanceof LlamaModel) {
-                return e.getKey();
-            }
-        }
-        throw new IllegalArgumentException("Not a Llama-family model: no LlamaModel in the tree rooted at "
-                + model.root().getClass().getSimpleName());
+        return ModelFamily.pathOf(model, LlamaModel.class, "Llama-family");
     }
 
     @Override
@@ -99,18 +92,12 @@ public final class LlamaFamily implements ModelFamily {
 
     @Override
     public List<TransformerLayer> layers(ModuleTree model) {
-        String path = join(basePath(model), "layers");
-        ModuleList<?> list = (ModuleList<?>) model.module(path);
-        List<TransformerLayer> out = new ArrayList<>();
-        for (int i = 0; i < list.size(); i++) {
-            out.add(new TransformerLayer(i, path + "." + i));
-        }
-        return out;
+        return ModelFamily.layersAt(model, ModelFamily.join(basePath(model), "layers"));
     }
 
     @Override
     public List<String> embeddings(ModuleTree model) {
-        return List.of(join(basePath(model), "embed_tokens"));
+        return List.of(ModelFamily.join(basePath(model), "embed_tokens"));
     }
 
     /** {@code lm_head.weight} is {@code model.embed_tokens.weight} when tied; merged with what the tree shares. */
@@ -156,7 +143,4 @@ public final class LlamaFamily implements ModelFamily {
         return (LlamaConfig) config;
     }
 
-    private static String join(String base, String path) {
-        return base.isEmpty() ? path : base + "." + path;
-    }
 }
