@@ -17,6 +17,7 @@ import io.peft4j.core.tuner.AdapterLayer;
 import io.peft4j.core.tuner.AdapterTensors;
 import io.peft4j.core.tuner.HfKeys;
 import io.peft4j.core.tuner.ModulesToSave;
+import io.peft4j.core.tuner.TargetDefaults;
 import io.peft4j.core.tuner.TunerModel;
 
 import org.slf4j.Logger;
@@ -70,11 +71,20 @@ public final class LoraModel extends TunerModel<LoraConfig, LoraLayer> {
         loadAdapter(dir, name, trainable, c -> c.quantization() != null ? c : c.toBuilder().quantization(fallback).build());
     }
 
-    /** HF PEFT's rewrite of {@code fan_in_fan_out}: see {@link LoraPlan#fanInFanOut}. */
+    /**
+     * HF PEFT's two rewrites of a config on injection: {@code fan_in_fan_out} (see
+     * {@link LoraPlan#fanInFanOut}), and a config without {@code target_modules} gets the family's
+     * defaults written into it, so the saved adapter_config.json names what was adapted.
+     */
     @Override
     protected LoraConfig resolveConfig(LoraConfig config) {
-        boolean fanInFanOut = LoraPlan.of(model, config).fanInFanOut();
-        return fanInFanOut == config.fanInFanOut() ? config : config.toBuilder().fanInFanOut(fanInFanOut).build();
+        LoraConfig resolved = config;
+        if (config.targetModules() == null && config.targetModulesRegex() == null) {
+            resolved = resolved.toBuilder()
+                    .targetModules(TargetDefaults.of(model, LoraConfig.TYPE).toArray(new String[0])).build();
+        }
+        boolean fanInFanOut = LoraPlan.of(model, resolved).fanInFanOut();
+        return fanInFanOut == resolved.fanInFanOut() ? resolved : resolved.toBuilder().fanInFanOut(fanInFanOut).build();
     }
 
     @Override

@@ -102,6 +102,19 @@ class LoraFilesTest {
         }
     }
 
+    /** HF PEFT writes the targets it chose from its per-architecture constants (BERT: query, value). */
+    @Test
+    void defaultTargetsAreWrittenIntoTheSavedConfig() throws Exception {
+        try (PeftModel m = TinyBert.classifier(1, 0f)) {
+            LoraModel lora = LoraModel.wrap(m, LoraConfig.builder().r(2).taskType("SEQ_CLS").build());
+            lora.save(dir);
+        }
+        ObjectNode json = (ObjectNode) new ObjectMapper().readTree(dir.resolve(AdapterFiles.CONFIG_FILE).toFile());
+        Set<String> targets = new TreeSet<>();
+        json.get("target_modules").forEach(t -> targets.add(t.asText()));
+        assertEquals(Set.of("query", "value"), targets);
+    }
+
     @Test
     void badAdapterFilesFailClearlyAndLeaveTheModelAsItWas() throws Exception {
         trainAndSave(dir);
