@@ -1,0 +1,34 @@
+package io.peft4j.benchmarks.decoder;
+
+import io.peft4j.core.model.llama.LlamaConfig;
+
+/**
+ * A deliberately generous estimate of a child JVM's peak memory, so that a run that could make the
+ * machine swap or meet the OOM killer is skipped instead of started. Weights are float32 in memory
+ * (4 bytes a parameter); full fine-tuning adds a float32 gradient and AdamW's two moments (16 bytes a
+ * parameter in all). Activations kept for the backward pass are counted per layer from the shapes:
+ * about 16 hidden-sized and 5 intermediate-sized float32 arrays per token, and two attention maps
+ * (scores and probabilities) per head; plus the cross-entropy's chunk of logits, the Java heap and a
+ * fixed allowance for libtorch and the JVM itself.
+ */
+final class MemoryEstimate {
+    static final long GB = 1L << 30;
+    private static final long NATIVE_OVERHEAD = GB;
+
+    private MemoryEstimate() {}
+
+    static long bytes(DecoderJob job, LlamaConfig c, long parameters, int seq, long heapBytes) {
+        long weights = 4 * parameters;
+        long base = heapBytes + NATIVE_OVERHEAD;
+        if (!job.trains()) {
+            // Without the cache every step reruns the prefix: one forward's arrays, none kept.
+            long forward = 4L * (seq) * ((long) c.numAttentionHeads() * seq + 2L * c.intermediateSize() + c.vocabSize());
+            return base + weights + forward;
+        }
+        long perLayer = 4L * seq * (16L * c.hiddenSize() + 5L * c.intermediateSize() + 2L * c.numAttentionHeads() * seq);
+        long activations = perLayer * c.numHiddenLayers();
+        long logits = 3L * 4 * 256 * c.vocabSize();
+        long optimizer = job == DecoderJob.FULL ? 12 * parameters : 0;
+        return base + weights + optimizer + activations + logits;
+    }
+}
