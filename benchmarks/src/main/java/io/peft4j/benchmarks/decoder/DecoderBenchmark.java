@@ -56,7 +56,7 @@ public final class DecoderBenchmark {
             LlamaConfig config = LlamaConfig.fromJson(dir.resolve("config.json"));
             long params = RandomLlamaDirectory.parameterCount(config);
             Map<DecoderJob, JsonNode> runs = new LinkedHashMap<>();
-            for (DecoderJob job : DecoderJob.values()) {
+            for (DecoderJob job : o.jobs) {
                 runs.put(job, measure(o, job, dir, config, params));
             }
             String checkpoint = size == DecoderSize.STORIES260K ? "float32 checkpoint"

@@ -11,6 +11,7 @@ import java.util.Locale;
  * The decoder benchmark's command line, {@code --name value} pairs:
  * <ul>
  *   <li>{@code --sizes} {@code 0.5b,1.1b,stories260k} (default) or any of those and {@code tiny}</li>
+ *   <li>{@code --jobs} {@code lora,qlora,full,generate} (default: all): what to measure per model</li>
  *   <li>{@code --dtype} {@code bf16} (default) or {@code f32}: the dtype of the random checkpoints written</li>
  *   <li>{@code --seq} 512, {@code --warmup} 2, {@code --steps} 5: training tokens per step, steps left out, steps timed</li>
  *   <li>{@code --prompt} 64, {@code --new-tokens} 64: generation</li>
@@ -23,6 +24,7 @@ import java.util.Locale;
  */
 final class DecoderOptions {
     List<DecoderSize> sizes = List.of(DecoderSize.QWEN2_0_5B, DecoderSize.TINYLLAMA_1_1B, DecoderSize.STORIES260K);
+    List<DecoderJob> jobs = List.of(DecoderJob.values());
     DType dtype = DType.BF16;
     int seq = 512;
     int warmup = 2;
@@ -46,6 +48,7 @@ final class DecoderOptions {
             String v = args[i + 1];
             switch (name) {
                 case "--sizes": o.sizes = DecoderSize.parseList(v); break;
+                case "--jobs": o.jobs = jobs(v); break;
                 case "--dtype": o.dtype = dtype(v); break;
                 case "--seq": o.seq = positive(name, v); break;
                 case "--warmup": o.warmup = atLeast(name, v, 0); break;
@@ -59,7 +62,7 @@ final class DecoderOptions {
                 case "--models-dir": o.modelsDir = Paths.get(v); break;
                 case "--out": o.out = Paths.get(v); break;
                 default:
-                    throw new IllegalArgumentException("unknown option " + name + "; expected --sizes, --dtype, --seq, --warmup,"
+                    throw new IllegalArgumentException("unknown option " + name + "; expected --sizes, --jobs, --dtype, --seq, --warmup,"
                             + " --steps, --prompt, --new-tokens, --threads, --memory-limit-gb, --heap, --shard-size-mb,"
                             + " --models-dir or --out");
             }
@@ -81,6 +84,18 @@ final class DecoderOptions {
             throw new IllegalArgumentException("--heap must look like 2g or 1536m, got '" + v + "'");
         }
         return v;
+    }
+
+    private static List<DecoderJob> jobs(String v) {
+        List<DecoderJob> out = new java.util.ArrayList<>();
+        for (String s : v.split(",")) {
+            try {
+                out.add(DecoderJob.valueOf(s.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--jobs: unknown job '" + s + "'; expected lora, qlora, full or generate", e);
+            }
+        }
+        return out;
     }
 
     private static DType dtype(String v) {
