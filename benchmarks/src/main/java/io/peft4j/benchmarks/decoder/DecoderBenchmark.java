@@ -60,8 +60,7 @@ public final class DecoderBenchmark {
                 runs.put(job, measure(o, job, dir, config, params));
             }
             String checkpoint = size == DecoderSize.STORIES260K ? "float32 checkpoint"
-                    : o.dtype.name().toLowerCase(Locale.ROOT) + " checkpoint, " + String.format(Locale.ROOT, "%.2f GB on disk",
-                            directoryBytes(dir) / 1e9);
+                    : o.dtype.name().toLowerCase(Locale.ROOT) + " checkpoint, " + onDisk(directoryBytes(dir));
             models.add(new DecoderTable.ModelResults(size.label, params, checkpoint, runs));
         }
         String setup = String.format(Locale.ROOT, "Training: batch 1 × %d random tokens (loss on all), AdamW, %d warm-up steps"
@@ -162,6 +161,11 @@ public final class DecoderBenchmark {
                 FileTrees.delete(tmp);
             }
         }
+    }
+
+    private static String onDisk(long bytes) {
+        return bytes >= 100_000_000L ? String.format(Locale.ROOT, "%.2f GB on disk", bytes / 1e9)
+                : String.format(Locale.ROOT, "%.1f MB on disk", bytes / 1e6);
     }
 
     private static long directoryBytes(Path dir) throws IOException {

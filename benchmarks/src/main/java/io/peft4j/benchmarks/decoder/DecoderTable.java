@@ -87,7 +87,10 @@ final class DecoderTable {
         if (n >= 1_000_000L) {
             return String.format(Locale.ROOT, "%.1fM", n / 1e6);
         }
-        return String.format(Locale.ROOT, "%.1fK", n / 1e3);
+        if (n >= 10_000L) {
+            return String.format(Locale.ROOT, "%.1fK", n / 1e3);
+        }
+        return String.format(Locale.ROOT, "%,d", n);
     }
 
     static String gb(long kb) {
