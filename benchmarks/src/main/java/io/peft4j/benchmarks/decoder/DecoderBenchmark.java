@@ -78,13 +78,8 @@ public final class DecoderBenchmark {
             throws IOException, InterruptedException {
         long need = MemoryEstimate.bytes(job, config, params, o.seq, o.heapBytes());
         long availableKb = ProcStatus.memAvailableKb();
-        long allowed = o.memoryLimitBytes;
-        if (availableKb > 0) {
-            allowed = Math.min(allowed, availableKb * 1024);
-        }
-        if (need > allowed) {
-            String why = String.format(Locale.ROOT, "needs about %.1f GB (estimate), %.1f GB allowed (%s)", need / 1e9,
-                    allowed / 1e9, availableKb > 0 && availableKb * 1024 < o.memoryLimitBytes ? "MemAvailable" : "--memory-limit-gb");
+        String why = MemoryEstimate.reasonToSkip(need, availableKb, o.memoryLimitBytes);
+        if (why != null) {
             LOG.warn("Skipping {} on {}: {}", job.label, dir.getFileName(), why);
             return skipped(job, why);
         }
@@ -98,8 +93,8 @@ public final class DecoderBenchmark {
             cmd.addAll(List.of("-cp", childClasspath(), DecoderRun.class.getName(), job.name(),
                     dir.toString(), Integer.toString(o.seq), Integer.toString(o.warmup), Integer.toString(o.steps),
                     Integer.toString(o.promptLength), Integer.toString(o.newTokens), json.toString()));
-            LOG.info("{} on {} (estimated peak {} GB) in a fresh JVM", job.label, dir.getFileName(),
-                    String.format(Locale.ROOT, "%.1f", need / 1e9));
+            LOG.info("{} on {} (estimated peak {} GiB) in a fresh JVM", job.label, dir.getFileName(),
+                    String.format(Locale.ROOT, "%.1f", need / (double) MemoryEstimate.GB));
             int rc = new ProcessBuilder(cmd).inheritIO().start().waitFor();
             if (rc != 0) {
                 return skipped(job, "failed with exit code " + rc + " (see the log above)");

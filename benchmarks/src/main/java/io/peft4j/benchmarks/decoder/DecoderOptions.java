@@ -16,7 +16,7 @@ import java.util.Locale;
  *   <li>{@code --seq} 512, {@code --warmup} 2, {@code --steps} 5: training tokens per step, steps left out, steps timed</li>
  *   <li>{@code --prompt} 64, {@code --new-tokens} 64: generation</li>
  *   <li>{@code --threads} libtorch intra-op threads (default: libtorch's own, one per core)</li>
- *   <li>{@code --memory-limit-gb} 24: runs estimated above this (or above MemAvailable) are skipped</li>
+ *   <li>{@code --memory-limit-gb} 24 (GiB): runs estimated above 90 % of this (or of MemAvailable, if less) are skipped</li>
  *   <li>{@code --heap} 2g: each child JVM's fixed heap</li>
  *   <li>{@code --shard-size-mb} 5000: transformers' default shard size</li>
  *   <li>{@code --models-dir} target/decoder-models, {@code --out} target/decoder-bench.md</li>

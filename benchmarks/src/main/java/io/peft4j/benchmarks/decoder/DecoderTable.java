@@ -94,6 +94,6 @@ final class DecoderTable {
     }
 
     static String gb(long kb) {
-        return String.format(Locale.ROOT, "%.2f GB", kb / 1048576.0);
+        return String.format(Locale.ROOT, "%.2f GiB", kb / 1048576.0);
     }
 }

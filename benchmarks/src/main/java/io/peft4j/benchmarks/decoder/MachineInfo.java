@@ -17,7 +17,7 @@ final class MachineInfo {
         long memKb = ProcStatus.memTotalKb();
         return String.format(Locale.ROOT, "%s; %d cores visible to the JVM; libtorch threads: %s; %s; %s %s (%s); %s %s; %s UTC",
                 cpuModel(), Runtime.getRuntime().availableProcessors(), threads,
-                memKb > 0 ? String.format(Locale.ROOT, "%.1f GB RAM", memKb / 1048576.0) : "RAM unknown",
+                memKb > 0 ? String.format(Locale.ROOT, "%.1f GiB RAM", memKb / 1048576.0) : "RAM unknown",
                 System.getProperty("java.vm.name"), System.getProperty("java.version"), System.getProperty("java.vendor"),
                 System.getProperty("os.name"), System.getProperty("os.arch"),
                 ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm")));

@@ -31,4 +31,21 @@ final class MemoryEstimate {
         long optimizer = job == DecoderJob.FULL ? 12 * parameters : 0;
         return base + weights + optimizer + activations + logits;
     }
+
+    /**
+     * Why a run estimated at {@code need} bytes must not start, or null when it may: it must stay under
+     * 90 % of the smaller of the limit and what the kernel reports available (a tenth kept back for
+     * the OS, the page cache and other processes, since the estimate is no bound).
+     *
+     * @param availableKb MemAvailable, or a negative number when unknown
+     */
+    static String reasonToSkip(long need, long availableKb, long limitBytes) {
+        boolean byAvailable = availableKb >= 0 && availableKb * 1024 < limitBytes;
+        long budget = byAvailable ? availableKb * 1024 : limitBytes;
+        if (need <= budget / 10 * 9) {
+            return null;
+        }
+        return String.format(java.util.Locale.ROOT, "needs about %.1f GiB (estimate) > 90%% of %.1f GiB (%s)",
+                need / (double) GB, budget / (double) GB, byAvailable ? "MemAvailable" : "--memory-limit-gb");
+    }
 }
