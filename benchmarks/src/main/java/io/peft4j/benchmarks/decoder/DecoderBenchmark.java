@@ -65,7 +65,7 @@ public final class DecoderBenchmark {
         }
         String setup = String.format(Locale.ROOT, "Training: batch 1 × %d random tokens (loss on all), AdamW, %d warm-up steps"
                 + " then the median of %d; weights float32 in memory. Generation: batch 1, %d new tokens after a %d-token prompt."
-                + " Each cell group is its own JVM (-Xmx%s); peak RSS is its VmHWM.", o.seq, o.warmup, o.steps, o.newTokens,
+                + " Each training row, and each model's two generation rows, ran in a fresh JVM (-Xmx%s); peak RSS is its VmHWM.", o.seq, o.warmup, o.steps, o.newTokens,
                 o.promptLength, o.heap);
         String table = DecoderTable.render(MachineInfo.describe(o.threadsLabel()), setup, models);
         AtomicFiles.writeString(o.out, table);
@@ -76,7 +76,8 @@ public final class DecoderBenchmark {
     /** One job in a child JVM, or a node saying why it did not run. */
     private static JsonNode measure(DecoderOptions o, DecoderJob job, Path dir, LlamaConfig config, long params)
             throws IOException, InterruptedException {
-        long need = MemoryEstimate.bytes(job, config, params, o.seq, o.heapBytes());
+        int tokens = job.trains() ? o.seq : o.promptLength + o.newTokens;
+        long need = MemoryEstimate.bytes(job, config, params, tokens, o.heapBytes());
         long availableKb = ProcStatus.memAvailableKb();
         String why = MemoryEstimate.reasonToSkip(need, availableKb, o.memoryLimitBytes);
         if (why != null) {

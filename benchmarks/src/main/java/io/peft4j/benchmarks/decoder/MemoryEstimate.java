@@ -17,12 +17,13 @@ final class MemoryEstimate {
 
     private MemoryEstimate() {}
 
+    /** @param seq tokens in one forward: the training sequence, or prompt + new tokens when generating */
     static long bytes(DecoderJob job, LlamaConfig c, long parameters, int seq, long heapBytes) {
         long weights = 4 * parameters;
         long base = heapBytes + NATIVE_OVERHEAD;
         if (!job.trains()) {
             // Without the cache every step reruns the prefix: one forward's arrays, none kept.
-            long forward = 4L * (seq) * ((long) c.numAttentionHeads() * seq + 2L * c.intermediateSize() + c.vocabSize());
+            long forward = 4L * seq * ((long) c.numAttentionHeads() * seq + 2L * c.intermediateSize() + c.vocabSize());
             return base + weights + forward;
         }
         long perLayer = 4L * seq * (16L * c.hiddenSize() + 5L * c.intermediateSize() + 2L * c.numAttentionHeads() * seq);
