@@ -77,7 +77,7 @@ public final class DecoderBenchmark {
     private static JsonNode measure(DecoderOptions o, DecoderJob job, Path dir, LlamaConfig config, long params)
             throws IOException, InterruptedException {
         int tokens = job.trains() ? o.seq : o.promptLength + o.newTokens;
-        long need = MemoryEstimate.bytes(job, config, params, tokens, o.heapBytes());
+        long need = MemoryEstimate.bytes(job, config, params, tokens, o.heapBytes(), directoryBytes(dir));
         long availableKb = ProcStatus.memAvailableKb();
         String why = MemoryEstimate.reasonToSkip(need, availableKb, o.memoryLimitBytes);
         if (why != null) {

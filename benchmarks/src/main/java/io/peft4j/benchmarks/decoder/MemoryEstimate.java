@@ -8,8 +8,9 @@ import io.peft4j.core.model.llama.LlamaConfig;
  * (4 bytes a parameter); full fine-tuning adds a float32 gradient and AdamW's two moments (16 bytes a
  * parameter in all). Activations kept for the backward pass are counted per layer from the shapes:
  * about 16 hidden-sized and 5 intermediate-sized float32 arrays per token, and two attention maps
- * (scores and probabilities) per head; plus the cross-entropy's chunk of logits, the Java heap and a
- * fixed allowance for libtorch and the JVM itself.
+ * (scores and probabilities) per head; plus the cross-entropy's chunk of logits, the Java heap, a
+ * fixed allowance for libtorch and the JVM itself, and the checkpoint's size: loading maps its files,
+ * and the pages it touches count in the resident set (file-backed, but resident all the same).
  */
 final class MemoryEstimate {
     static final long GB = 1L << 30;
@@ -17,10 +18,13 @@ final class MemoryEstimate {
 
     private MemoryEstimate() {}
 
-    /** @param seq tokens in one forward: the training sequence, or prompt + new tokens when generating */
-    static long bytes(DecoderJob job, LlamaConfig c, long parameters, int seq, long heapBytes) {
+    /**
+     * @param seq tokens in one forward: the training sequence, or prompt + new tokens when generating
+     * @param checkpointBytes the checkpoint's files on disk
+     */
+    static long bytes(DecoderJob job, LlamaConfig c, long parameters, int seq, long heapBytes, long checkpointBytes) {
         long weights = 4 * parameters;
-        long base = heapBytes + NATIVE_OVERHEAD;
+        long base = heapBytes + NATIVE_OVERHEAD + checkpointBytes;
         if (!job.trains()) {
             // Without the cache every step reruns the prefix: one forward's arrays, none kept.
             long forward = 4L * seq * ((long) c.numAttentionHeads() * seq + 2L * c.intermediateSize() + c.vocabSize());

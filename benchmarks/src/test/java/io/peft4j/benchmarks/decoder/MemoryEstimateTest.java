@@ -17,7 +17,8 @@ class MemoryEstimateTest {
 
     private static long need(DecoderJob job, DecoderSize size) {
         LlamaConfig c = size.randomConfig();
-        return MemoryEstimate.bytes(job, c, RandomLlamaDirectory.parameterCount(c), 512, HEAP);
+        long params = RandomLlamaDirectory.parameterCount(c);
+        return MemoryEstimate.bytes(job, c, params, 512, HEAP, 2 * params); // a bfloat16 checkpoint
     }
 
     @Test
