@@ -1,5 +1,7 @@
 package io.peft4j.benchmarks;
 
+import io.peft4j.benchmarks.decoder.DecoderBenchmark;
+
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.Options;
@@ -15,19 +17,28 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** Entry point: {@code training} runs {@link TrainingBenchmark}; {@code kernels} runs the JMH kernels and prints ratios. */
+/**
+ * Entry point: {@code training} runs {@link TrainingBenchmark}; {@code kernels} runs the JMH kernels and prints ratios;
+ * {@code decoders} runs {@link DecoderBenchmark} with the remaining arguments as its options.
+ */
 public final class Benchmarks {
     private Benchmarks() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 1 && args[0].trim().contains(" ")) {
+            // exec:exec passes -Dbench="decoders --sizes tiny" as one argument: the options ride along in it.
+            args = args[0].trim().split("\\s+");
+        }
         String which = args.length > 0 ? args[0] : "training";
         String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
         if (which.equals("training")) {
             TrainingBenchmark.main(rest);
         } else if (which.equals("kernels")) {
             kernels();
+        } else if (which.equals("decoders")) {
+            DecoderBenchmark.main(rest);
         } else {
-            throw new IllegalArgumentException("Unknown benchmark '" + which + "'; use training or kernels");
+            throw new IllegalArgumentException("Unknown benchmark '" + which + "'; use training, kernels or decoders");
         }
     }
 
