@@ -10,6 +10,7 @@ import ai.djl.util.PairList;
 
 import io.peft4j.core.model.ContextModel;
 import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.model.GradientCheckpointing;
 import io.peft4j.core.model.KeyValueCache;
 import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.nn.Embedding;
@@ -65,9 +66,8 @@ public class LlamaModel extends Module implements ContextModel {
         NDList rope = rotary.cosSin(positions, maxPosition + 1);
         NDArray mask = additiveMask(ctx.attentionMaskOrOnes(), past, t);
         ModuleList<?> layers = (ModuleList<?>) child("layers");
-        for (int i = 0; i < layers.size(); i++) {
-            x = ((LlamaDecoderLayer) layers.get(i)).decode(ps, x, rope, mask, cache, i, training);
-        }
+        x = GradientCheckpointing.runLayers(layers.size(), x, training, cache == null,
+                (i, h) -> ((LlamaDecoderLayer) layers.get(i)).decode(ps, h, rope, mask, cache, i, training));
         NDArray hidden = call(child("norm"), ps, x, training);
         return ModelOutput.builder().put(ModelOutput.LAST_HIDDEN_STATE, hidden).build();
     }
