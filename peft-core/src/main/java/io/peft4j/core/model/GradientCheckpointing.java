@@ -2,11 +2,11 @@ package io.peft4j.core.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 
 import io.peft4j.core.Compute;
+import io.peft4j.core.nn.Module;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -159,23 +159,14 @@ public final class GradientCheckpointing implements AutoCloseable {
                     upstream.attach(saved);
                 }
             }
-            if (tracksGradient(stack.pre)) {
-                collector.backward(stack.pre.mul(upstream).sum());
-            }
+            // Into the embeddings (trainable, or carrying adapters or prompts) where autograd reaches them. DJL cannot
+            // say whether it does (hasGradient() is false for an operation's result, and asking for the grad_fn of
+            // a tensor without one crashes), so the output leaf, which always requires a gradient, anchors the
+            // backward with a zero term.
+            NDArray anchor = stack.output.sum();
+            collector.backward(stack.pre.mul(upstream).sum().add(anchor.mul(Module.scalar(anchor, 0f))));
         }
         stacks.clear();
-    }
-
-    /**
-     * Whether autograd reaches {@code x}: a leaf that requires a gradient, or the result of an operation
-     * on one. DJL's {@code hasGradient()} answers only the first (it is false for the embeddings' output).
-     */
-    private static boolean tracksGradient(NDArray x) {
-        if (x.hasGradient()) {
-            return true;
-        }
-        String fn = JniUtils.getGradientFunctionNames((PtNDArray) x);
-        return fn != null && !fn.isEmpty();
     }
 
     private void reseed(int run, int layer) {
