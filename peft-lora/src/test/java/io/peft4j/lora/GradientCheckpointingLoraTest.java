@@ -1,5 +1,6 @@
 package io.peft4j.lora;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -21,8 +22,10 @@ import io.peft4j.core.nn.NamedParameter;
 import io.peft4j.core.task.CausalLanguageModeling;
 import io.peft4j.core.task.SequenceClassification;
 import io.peft4j.core.task.Task;
+import io.peft4j.core.testing.Memory;
 import io.peft4j.core.testing.StepGradients;
 import io.peft4j.core.testing.TinyBert;
+import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 
 import org.junit.jupiter.api.Test;
@@ -38,6 +41,7 @@ import java.util.function.Supplier;
  * Gradient accumulation runs two or three micro-batches per step.
  */
 class GradientCheckpointingLoraTest {
+    private static final Gpt2Config GPT2 = Gpt2Config.builder().vocabSize(20).nPositions(8).nEmbd(8).nLayer(2).nHead(2).build();
     private static final LoraConfig LORA = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1f).build();
 
     /** Wraps with LoRA and draws {@code lora_B} from a seeded normal (HF PEFT starts it at zero). */
@@ -87,18 +91,43 @@ class GradientCheckpointingLoraTest {
 
     @Test
     void randomGpt2() {
-        Gpt2Config config = Gpt2Config.builder().vocabSize(20).nPositions(8).nEmbd(8).nLayer(2).nHead(2).build();
+        assertCheckpointingKeepsTheStep(() -> {
+            Compute.seed(6);
+            return withAdapters(Gpt2.randomCausalLm(GPT2, "random-gpt2"));
+        }, new CausalLanguageModeling(), sequences(randomIds(GPT2.vocabSize())), 2, 2);
+    }
+
+    /** Four sequences of six random ids. */
+    private static long[][] randomIds(int vocab) {
         Random rnd = new Random(17);
         long[][] seqs = new long[4][6];
         for (long[] s : seqs) {
             for (int i = 0; i < s.length; i++) {
-                s[i] = rnd.nextInt(config.vocabSize());
+                s[i] = rnd.nextInt(vocab);
             }
         }
-        assertCheckpointingKeepsTheStep(() -> {
-            Compute.seed(6);
-            return withAdapters(Gpt2.randomCausalLm(config, "random-gpt2"));
-        }, new CausalLanguageModeling(), sequences(seqs), 2, 2);
+        return seqs;
+    }
+
+    /** Checkpointed causal-LM steps through LoRA leave no array behind in the model's manager. */
+    @Test
+    void checkpointedDecoderStepsKeepTheArrayCountFlat() {
+        Compute.seed(6);
+        try (PeftModel model = withAdapters(Gpt2.randomCausalLm(GPT2, "random-gpt2"))) {
+            int steps = 12;
+            int[] counts = new int[2];
+            TrainingConfig config = TrainingConfig.builder().epochs(steps).batchSize(2).gradientAccumulationSteps(2)
+                    .learningRate(1e-2f).progressBar(false).gradientCheckpointing(true).build();
+            new Trainer(model, new CausalLanguageModeling(), config).onStep(s -> {
+                if (s == 3) {
+                    counts[0] = Memory.managedArrays(model.manager());
+                } else if (s == steps) {
+                    counts[1] = Memory.managedArrays(model.manager());
+                }
+            }).fit(sequences(randomIds(GPT2.vocabSize())), null);
+            assertTrue(counts[0] > 0);
+            assertEquals(counts[0], counts[1], "arrays alive in the model's manager after step 3 vs step " + steps);
+        }
     }
 
     @Test
