@@ -10,6 +10,7 @@ import io.peft4j.core.Compute;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.data.Batch;
 import io.peft4j.core.data.Batches;
+import io.peft4j.core.model.GradientCheckpointing;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.MixedPrecision;
 import io.peft4j.core.nn.NamedParameter;
@@ -52,6 +53,10 @@ import java.util.function.LongConsumer;
  * {@link TrainingConfig}).
  *
  * <p>Every array a step creates lives in a sub-manager closed at the end of that step.
+ *
+ * <p>With {@link TrainingConfig.Builder#gradientCheckpointing} each micro-batch's layers are recomputed in
+ * backward (see {@link GradientCheckpointing}); without it the layers draw their dropout masks from the
+ * same per-layer seeds, so both give the same step.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -242,9 +247,18 @@ public final class Trainer {
                 throw new IllegalStateException("No trainable parameters at optimizer step " + step + " (stage '"
                         + part.stage.name() + "'): apply a strategy before training");
             }
-            for (int[] idx : micro) {
+            long stepSeed = config.seed() * 1_000_003L + step;
+            for (int m = 0; m < micro.size(); m++) {
+                int[] idx = micro.get(m);
                 Batch batch = train.batch(sm, idx);
-                try (GradientCollector gc = Compute.engine().newGradientCollector()) {
+                long microSeed = stepSeed * 31L + m;
+                if (m > 0) {
+                    // A checkpointed micro-batch leaves the generator where its recomputation ended: reseed
+                    // so the next one draws the same whether checkpointing is on or off.
+                    Compute.seed(microSeed);
+                }
+                try (GradientCheckpointing layers = GradientCheckpointing.begin(microSeed, config.gradientCheckpointing());
+                        GradientCollector gc = Compute.engine().newGradientCollector()) {
                     NDArray loss = task.loss(model, batch, true);
                     float value = loss.getFloat();
                     if (!Float.isFinite(value)) {
@@ -253,6 +267,7 @@ public final class Trainer {
                     lossSum += value * idx.length;
                     // Weighted so the accumulated gradient is that of the mean over the whole group.
                     gc.backward(loss.mul(Module.scalar(loss, (float) idx.length / groupSize)));
+                    layers.backward(gc);
                 }
             }
             Map<NamedParameter, NDArray> grads = new LinkedHashMap<>();

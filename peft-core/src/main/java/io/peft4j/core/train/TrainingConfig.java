@@ -32,6 +32,7 @@ public final class TrainingConfig {
     private final boolean progressBar;
     private final Path outputDir;
     private final DataType frozenWeightsDType;
+    private final boolean gradientCheckpointing;
 
     private TrainingConfig(Builder b) {
         this.epochs = b.epochs;
@@ -50,6 +51,7 @@ public final class TrainingConfig {
         this.progressBar = b.progressBar;
         this.outputDir = b.outputDir;
         this.frozenWeightsDType = b.frozenWeightsDType;
+        this.gradientCheckpointing = b.gradientCheckpointing;
         check(epochs > 0, "epochs", epochs);
         check(batchSize > 0, "batchSize", batchSize);
         check(gradientAccumulationSteps > 0, "gradientAccumulationSteps", gradientAccumulationSteps);
@@ -94,6 +96,8 @@ public final class TrainingConfig {
     public Path outputDir() { return outputDir; }
     /** The dtype frozen weights are stored in during training; trainable parameters and optimizer state stay float32. */
     public DataType frozenWeightsDType() { return frozenWeightsDType; }
+    /** Whether each layer is recomputed in backward instead of keeping its activations (transformers' {@code gradient_checkpointing}). */
+    public boolean gradientCheckpointing() { return gradientCheckpointing; }
 
     public static final class Builder {
         // Each default is transformers' TrainingArguments' (names in the class comment).
@@ -113,6 +117,7 @@ public final class TrainingConfig {
         private boolean progressBar = true;
         private Path outputDir;
         private DataType frozenWeightsDType = DataType.FLOAT32;
+        private boolean gradientCheckpointing;
 
         /** Epochs of a one-stage run ({@code Trainer.fit(train, eval)}); a run of stages takes each stage's. */
         public Builder epochs(int v) { epochs = v; return this; }
@@ -140,6 +145,13 @@ public final class TrainingConfig {
          * Trainable parameters and the optimizer state stay float32 either way.
          */
         public Builder frozenWeightsDType(DataType v) { frozenWeightsDType = v; return this; }
+
+        /**
+         * Recompute each transformer layer in backward, keeping only the layers' inputs between forward and
+         * backward (transformers' {@code gradient_checkpointing}, default false): less memory for about one
+         * more forward of the layers per step. Gradients are those of the plain step.
+         */
+        public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
 
         public TrainingConfig build() {
             return new TrainingConfig(this);

@@ -1,10 +1,12 @@
 package io.peft4j.core.model.bert;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import io.peft4j.core.model.GradientCheckpointing;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleList;
 
@@ -23,7 +25,10 @@ public class BertEncoder extends Module {
 
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        return new NDList(child("layer").forward(ps, inputs, training).get(0));
+        ModuleList<?> layers = (ModuleList<?>) child("layer");
+        NDArray mask = inputs.get(1);
+        return new NDList(GradientCheckpointing.runLayers(layers.size(), inputs.get(0), training, true,
+                (i, h) -> layers.get(i).forward(ps, new NDList(h, mask), training).get(0)));
     }
 
     @Override

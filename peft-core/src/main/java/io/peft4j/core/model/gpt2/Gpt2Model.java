@@ -9,6 +9,7 @@ import ai.djl.util.PairList;
 
 import io.peft4j.core.model.ContextModel;
 import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.model.GradientCheckpointing;
 import io.peft4j.core.model.KeyValueCache;
 import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.model.llama.LlamaModel;
@@ -64,9 +65,8 @@ public class Gpt2Model extends Module implements ContextModel {
         x = x.add(call(child("wpe"), ps, positions, training));
         NDArray mask = LlamaModel.additiveMask(ctx.attentionMaskOrOnes(), past, t);
         ModuleList<?> blocks = (ModuleList<?>) child("h");
-        for (int i = 0; i < blocks.size(); i++) {
-            x = ((Gpt2Block) blocks.get(i)).decode(ps, x, mask, cache, i, training);
-        }
+        x = GradientCheckpointing.runLayers(blocks.size(), x, training, cache == null,
+                (i, h) -> ((Gpt2Block) blocks.get(i)).decode(ps, h, mask, cache, i, training));
         NDArray hidden = call(child("ln_f"), ps, x, training);
         return ModelOutput.builder().put(ModelOutput.LAST_HIDDEN_STATE, hidden).build();
     }

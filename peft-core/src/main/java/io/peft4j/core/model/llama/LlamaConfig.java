@@ -37,6 +37,9 @@ public final class LlamaConfig implements ModelConfig {
     private final boolean mlpBias;
     private final boolean qkvBias;
     private final Integer slidingWindow;
+    private final Integer maxWindowLayers;
+    private final List<String> layerTypes;
+    private final boolean[] slidingLayers;
     private final Integer bosTokenId;
     private final List<Integer> eosTokenIds;
 
@@ -58,6 +61,8 @@ public final class LlamaConfig implements ModelConfig {
         this.mlpBias = b.mlpBias;
         this.qkvBias = b.qkvBias;
         this.slidingWindow = b.slidingWindow;
+        this.maxWindowLayers = b.maxWindowLayers;
+        this.layerTypes = b.layerTypes == null ? null : List.copyOf(b.layerTypes);
         this.bosTokenId = b.bosTokenId;
         this.eosTokenIds = b.eosTokenIds == null ? List.of() : List.copyOf(b.eosTokenIds);
         if (!MODEL_TYPES.contains(modelType)) {
@@ -87,6 +92,37 @@ public final class LlamaConfig implements ModelConfig {
         if (slidingWindow != null && slidingWindow <= 0) {
             throw new IllegalArgumentException("sliding_window must be > 0 or null, got " + slidingWindow);
         }
+        this.slidingLayers = slidingLayers();
+    }
+
+    /**
+     * Which layers attend through the window, as transformers derives {@code layer_types}: every layer of
+     * Mistral; for Qwen2 the layers from {@code max_window_layers} on; or {@code layer_types} where given.
+     */
+    private boolean[] slidingLayers() {
+        boolean[] sliding = new boolean[numHiddenLayers];
+        if (layerTypes != null) {
+            if (layerTypes.size() != numHiddenLayers) {
+                throw new IllegalArgumentException("layer_types has " + layerTypes.size() + " entries for num_hidden_layers "
+                        + numHiddenLayers);
+            }
+            for (int i = 0; i < numHiddenLayers; i++) {
+                String type = layerTypes.get(i);
+                if (!"sliding_attention".equals(type) && !"full_attention".equals(type)) {
+                    throw new IllegalArgumentException("layer_types[" + i + "] is '" + type
+                            + "'; expected 'sliding_attention' or 'full_attention'");
+                }
+                sliding[i] = slidingWindow != null && "sliding_attention".equals(type);
+            }
+            return sliding;
+        }
+        if (maxWindowLayers != null && maxWindowLayers < 0) {
+            throw new IllegalArgumentException("max_window_layers must be >= 0, got " + maxWindowLayers);
+        }
+        for (int i = 0; i < numHiddenLayers; i++) {
+            sliding[i] = slidingWindow != null && (maxWindowLayers == null || i >= maxWindowLayers);
+        }
+        return sliding;
     }
 
     private static void positive(String field, int v) {
@@ -145,6 +181,19 @@ public final class LlamaConfig implements ModelConfig {
             if (sliding && f.has("sliding_window")) {
                 b.slidingWindow(f.intField("sliding_window", 0));
             }
+            if ("qwen2".equals(type)) {
+                // transformers' Qwen2Config default: the window applies from layer 28 on.
+                b.maxWindowLayers(f.intField("max_window_layers", 28));
+            }
+            JsonNode types = n.get("layer_types");
+            if (types != null && !types.isNull()) {
+                if (!types.isArray()) {
+                    throw new IllegalArgumentException("layer_types must be a list of strings, got " + types);
+                }
+                List<String> list = new java.util.ArrayList<>();
+                types.forEach(t -> list.add(t.asText()));
+                b.layerTypes(list);
+            }
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new IOException(configJson + ": " + e.getMessage(), e);
@@ -182,6 +231,12 @@ public final class LlamaConfig implements ModelConfig {
             if ("qwen2".equals(modelType)) {
                 n.put("use_sliding_window", true);
             }
+        }
+        if (maxWindowLayers != null) {
+            n.put("max_window_layers", maxWindowLayers);
+        }
+        if (layerTypes != null) {
+            layerTypes.forEach(n.withArray("layer_types")::add);
         }
         if (bosTokenId != null) {
             n.put("bos_token_id", bosTokenId);
@@ -227,6 +282,10 @@ public final class LlamaConfig implements ModelConfig {
     public boolean qkvBias() { return qkvBias || attentionBias; }
     /** The attention window of Mistral (or Qwen2 with {@code use_sliding_window}); null when every key is seen. */
     public Integer slidingWindow() { return slidingWindow; }
+    /** Qwen2's {@code max_window_layers}: layers below it attend to every key; null (Mistral) when every layer slides. */
+    public Integer maxWindowLayers() { return maxWindowLayers; }
+    /** The window layer {@code layer} attends through ({@code q - window < k <= q}), or null when it sees every earlier key. */
+    public Integer slidingWindow(int layer) { return slidingLayers[layer] ? slidingWindow : null; }
     public Integer bosTokenId() { return bosTokenId; }
     /** One or several ids ({@code eos_token_id} may be a list); empty when the config has none. */
     public List<Integer> eosTokenIds() { return eosTokenIds; }
@@ -256,6 +315,8 @@ public final class LlamaConfig implements ModelConfig {
         private boolean mlpBias;
         private boolean qkvBias;
         private Integer slidingWindow;
+        private Integer maxWindowLayers;
+        private List<String> layerTypes;
         private Integer bosTokenId;
         private List<Integer> eosTokenIds;
 
@@ -277,6 +338,10 @@ public final class LlamaConfig implements ModelConfig {
         /** Qwen2's q/k/v biases. */
         public Builder qkvBias(boolean v) { qkvBias = v; return this; }
         public Builder slidingWindow(Integer v) { slidingWindow = v; return this; }
+        /** Qwen2: the first layer that uses the window; null: every layer does (Mistral). */
+        public Builder maxWindowLayers(Integer v) { maxWindowLayers = v; return this; }
+        /** transformers' {@code layer_types} ({@code sliding_attention} / {@code full_attention} per layer); overrides {@code maxWindowLayers}. */
+        public Builder layerTypes(List<String> v) { layerTypes = v; return this; }
         public Builder bosTokenId(Integer v) { bosTokenId = v; return this; }
         public Builder eosTokenIds(List<Integer> v) { eosTokenIds = v; return this; }
 

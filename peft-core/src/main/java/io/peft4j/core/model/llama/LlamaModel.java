@@ -10,6 +10,7 @@ import ai.djl.util.PairList;
 
 import io.peft4j.core.model.ContextModel;
 import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.model.GradientCheckpointing;
 import io.peft4j.core.model.KeyValueCache;
 import io.peft4j.core.model.ModelOutput;
 import io.peft4j.core.nn.Embedding;
@@ -51,11 +52,6 @@ public class LlamaModel extends Module implements ContextModel {
         // Read once: layer 0's append grows the cache before the other layers run.
         long past = cache == null ? 0 : cache.length();
         long t = ctx.sequenceLength();
-        if (config.slidingWindow() != null && past + t > config.slidingWindow()) {
-            throw new IllegalArgumentException(config.modelType() + ": " + (past + t) + " positions exceed sliding_window "
-                    + config.slidingWindow() + "; peft4j attends to every earlier position, which this model was not "
-                    + "trained for beyond its window: shorten the sequence to at most " + config.slidingWindow());
-        }
         NDArray x = ctx.inputsEmbeds() != null ? ctx.inputsEmbeds()
                 : call(child("embed_tokens"), ps, ctx.inputIds(), training);
         NDManager m = ctx.anyInput().getManager();
@@ -64,10 +60,14 @@ public class LlamaModel extends Module implements ContextModel {
         long maxPosition = ctx.positionIds() == null ? past + t - 1 : positions.max().toType(DataType.INT64, false).getLong();
         NDList rope = rotary.cosSin(positions, maxPosition + 1);
         NDArray mask = additiveMask(ctx.attentionMaskOrOnes(), past, t);
+        // Sliding layers (Mistral; Qwen2 from max_window_layers on) see only the last sliding_window keys. The cache
+        // keeps every key; the mask hides those past the window, so cached and uncached decoding agree.
+        NDArray windowMask = config.slidingWindow() == null ? null
+                : additiveMask(ctx.attentionMaskOrOnes(), past, t, config.slidingWindow());
         ModuleList<?> layers = (ModuleList<?>) child("layers");
-        for (int i = 0; i < layers.size(); i++) {
-            x = ((LlamaDecoderLayer) layers.get(i)).decode(ps, x, rope, mask, cache, i, training);
-        }
+        x = GradientCheckpointing.runLayers(layers.size(), x, training, cache == null,
+                (i, h) -> ((LlamaDecoderLayer) layers.get(i)).decode(ps, h, rope,
+                        config.slidingWindow(i) == null ? mask : windowMask, cache, i, training));
         NDArray hidden = call(child("norm"), ps, x, training);
         return ModelOutput.builder().put(ModelOutput.LAST_HIDDEN_STATE, hidden).build();
     }
@@ -79,10 +79,20 @@ public class LlamaModel extends Module implements ContextModel {
      * uniform weights instead of NaN, and its output is ignored by the loss.
      */
     public static NDArray additiveMask(NDArray attentionMask, long past, long t) {
+        return additiveMask(attentionMask, past, t, null);
+    }
+
+    /**
+     * As {@link #additiveMask(NDArray, long, long)}, and with a sliding {@code window} (null for none) key
+     * {@code j} is seen by query position {@code p = past + i} only when {@code p - window < j}: the query
+     * and the {@code window - 1} keys before it, transformers' {@code sliding_window_overlay}.
+     */
+    public static NDArray additiveMask(NDArray attentionMask, long past, long t, Integer window) {
         long s = past + t;
         float[] causal = new float[(int) (t * s)];
         for (int i = 0; i < t; i++) {
-            for (int j = 0; j <= past + i; j++) {
+            long from = window == null ? 0 : Math.max(0, past + i - window + 1);
+            for (long j = from; j <= past + i; j++) {
                 causal[(int) (i * s + j)] = 1f;
             }
         }

@@ -10,6 +10,7 @@ import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.AtomicFiles;
 import io.peft4j.core.io.ShardedSafeTensors;
 import io.peft4j.core.io.Tensor;
+import io.peft4j.core.model.DynamicKeyValueCache;
 import io.peft4j.core.model.ForwardContext;
 
 import org.junit.jupiter.api.Test;
@@ -60,20 +61,60 @@ class LlamaReferenceForwardTest {
         check(c, 13);
     }
 
-    /** Mistral attends within sliding_window only; peft4j refuses a longer sequence instead of attending past it. */
+    /** Mistral slides every layer: position i sees keys i-2..i with sliding_window 3 (transformers' kv > q - window). */
     @Test
-    void mistralRefusesASequenceLongerThanItsSlidingWindow() throws Exception {
+    void mistralSlidingWindowOnEveryLayer() throws Exception {
         LlamaConfig c = LlamaConfig.builder().modelType("mistral").vocabSize(32).hiddenSize(8).intermediateSize(8)
-                .numHiddenLayers(1).numAttentionHeads(2).numKeyValueHeads(1).slidingWindow(4).maxPositionEmbeddings(64).build();
-        try (PeftModel model = Llama.randomCausalLm(c, "tiny-mistral"); NDManager m = model.manager().newSubManager()) {
-            ForwardContext ctx = ForwardContext.builder().inputIds(m.create(IDS, new Shape(1, IDS.length))).build();
-            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                    () -> ((LlamaForCausalLM) model.root()).logits(new ParameterStore(m, false), ctx, false));
-            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("7 positions exceed sliding_window 4"), e.getMessage());
+                .numHiddenLayers(2).numAttentionHeads(2).numKeyValueHeads(1).slidingWindow(3).maxPositionEmbeddings(64)
+                .tieWordEmbeddings(false).build();
+        check(c, 14, new Integer[] {3, 3});
+    }
+
+    /**
+     * Qwen2 with use_sliding_window slides only the layers from max_window_layers on (transformers'
+     * Qwen2Config layer_types): here layer 1, layer 0 attends to every earlier key. The config goes
+     * through config.json, so its fields are read back as transformers writes them.
+     */
+    @Test
+    void qwen2SlidesOnlyTheLayersFromMaxWindowLayers() throws Exception {
+        LlamaConfig c = LlamaConfig.builder().modelType("qwen2").qkvBias(true).vocabSize(32).hiddenSize(8).intermediateSize(8)
+                .numHiddenLayers(2).numAttentionHeads(2).numKeyValueHeads(1).slidingWindow(2).maxWindowLayers(1)
+                .maxPositionEmbeddings(64).tieWordEmbeddings(false).build();
+        check(c, 15, new Integer[] {null, 2});
+    }
+
+    /**
+     * Decoding token by token through the cache, far past the window, gives the logits of one uncached
+     * pass: the cache keeps every key and the mask hides those out of the window.
+     */
+    @Test
+    void cachedDecodingPastTheWindowEqualsOnePass() {
+        LlamaConfig c = LlamaConfig.builder().modelType("mistral").vocabSize(32).hiddenSize(8).intermediateSize(8)
+                .numHiddenLayers(2).numAttentionHeads(2).numKeyValueHeads(1).slidingWindow(3).maxPositionEmbeddings(64).build();
+        try (PeftModel model = Llama.randomCausalLm(c, "tiny-mistral"); NDManager m = model.manager().newSubManager();
+                DynamicKeyValueCache cache = new DynamicKeyValueCache()) {
+            LlamaForCausalLM lm = (LlamaForCausalLM) model.root();
+            ForwardContext whole = ForwardContext.builder().inputIds(m.create(IDS, new Shape(1, IDS.length))).build();
+            float[] want = lm.logits(new ParameterStore(m, false), whole, false).logits().toFloatArray();
+            for (int t = 0; t < IDS.length; t++) {
+                try (NDManager s = m.newSubManager()) {
+                    ForwardContext one = ForwardContext.builder().inputIds(s.create(new long[] {IDS[t]}, new Shape(1, 1)))
+                            .keyValueCache(cache).build();
+                    float[] got = lm.logits(new ParameterStore(s, false), one, false).logits().toFloatArray();
+                    for (int v = 0; v < c.vocabSize(); v++) {
+                        // The same float32 operations on one row instead of seven: rounding only.
+                        assertEquals(want[t * c.vocabSize() + v], got[v], 1e-5, "position " + t + " logit " + v);
+                    }
+                }
+            }
         }
     }
 
     private void check(LlamaConfig c, long seed) throws Exception {
+        check(c, seed, new Integer[c.numHiddenLayers()]);
+    }
+
+    private void check(LlamaConfig c, long seed, Integer[] windows) throws Exception {
         Random r = new Random(seed);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         Map<String, double[]> w = new LinkedHashMap<>();
@@ -92,7 +133,7 @@ class LlamaReferenceForwardTest {
         }
         ShardedSafeTensors.writeSharded(dir, tensors, 4096);
         AtomicFiles.writeString(dir.resolve("config.json"), c.toJson());
-        double[][] want = ReferenceLlama.logits(c, w, IDS);
+        double[][] want = ReferenceLlama.logits(c, w, IDS, windows);
         try (PeftModel model = Llama.causalLm(dir, "random-" + c.modelType()); NDManager m = model.manager().newSubManager()) {
             ForwardContext ctx = ForwardContext.builder().inputIds(m.create(IDS, new Shape(1, IDS.length))).build();
             float[] got = ((LlamaForCausalLM) model.root()).logits(new ParameterStore(m, false), ctx, false).logits().toFloatArray();

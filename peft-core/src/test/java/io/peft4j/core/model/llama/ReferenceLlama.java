@@ -11,6 +11,14 @@ final class ReferenceLlama {
     private ReferenceLlama() {}
 
     static double[][] logits(LlamaConfig c, Map<String, double[]> w, long[] ids) {
+        return logits(c, w, ids, new Integer[c.numHiddenLayers()]);
+    }
+
+    /**
+     * @param windows per layer, null for full causal attention, or the sliding window: position {@code i}
+     *     attends to {@code j} with {@code i - window < j <= i} (transformers' {@code sliding_window_overlay})
+     */
+    static double[][] logits(LlamaConfig c, Map<String, double[]> w, long[] ids, Integer[] windows) {
         int t = ids.length;
         int h = c.hiddenSize();
         int d = c.headDim();
@@ -33,9 +41,10 @@ final class ReferenceLlama {
             for (int hd = 0; hd < heads; hd++) {
                 int kvh = hd / (heads / kvHeads);
                 for (int i = 0; i < t; i++) {
+                    int from = windows[l] == null ? 0 : Math.max(0, i - windows[l] + 1);
                     double[] s = new double[i + 1];
                     double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j <= i; j++) {
+                    for (int j = from; j <= i; j++) {
                         double dot = 0;
                         for (int e = 0; e < d; e++) {
                             dot += q[i][hd * d + e] * k[j][kvh * d + e];
@@ -44,11 +53,11 @@ final class ReferenceLlama {
                         max = Math.max(max, s[j]);
                     }
                     double sum = 0;
-                    for (int j = 0; j <= i; j++) {
+                    for (int j = from; j <= i; j++) {
                         s[j] = Math.exp(s[j] - max);
                         sum += s[j];
                     }
-                    for (int j = 0; j <= i; j++) {
+                    for (int j = from; j <= i; j++) {
                         for (int e = 0; e < d; e++) {
                             ctx[i][hd * d + e] += s[j] / sum * v[j][kvh * d + e];
                         }
