@@ -78,6 +78,36 @@ class LlamaQuantizedLoadTest {
         }
     }
 
+    /**
+     * While a checkpoint loads with quantization, each linear layer is quantized as soon as it is read: at
+     * every step of the load no float linear weight is left in the model once the hook has run, so the
+     * float copy of one layer at most ever exists (a load-then-quantize would hold all 35 at once).
+     */
+    @Test
+    void noTwoFloatLinearLayersExistWhileQuantizingAtLoad() throws Exception {
+        LlamaCheckpoint ckpt = LlamaCheckpoint.read(Stories260K.dir());
+        try (PeftModel tree = new PeftModel(new LlamaForCausalLM(ckpt.config()), io.peft4j.core.Compute.newManager(), "stories260K",
+                ckpt.config().architecture(), new LlamaFamily())) {
+            List<String> quantized = new java.util.ArrayList<>();
+            java.util.function.BiConsumer<String, io.peft4j.core.nn.Module> hook =
+                    ModelQuantizer.whileLoading(tree, QuantizationConfig.nf4(), name -> !name.equals("lm_head"), quantized);
+            int[] mostFloatLayers = {0};
+            io.peft4j.core.nn.WeightLoader.load(tree, ckpt.tensors(), "", ckpt.source(), name -> false,
+                    ai.djl.ndarray.types.DataType.FLOAT32, (path, module) -> {
+                        if (module instanceof io.peft4j.core.nn.Linear) {
+                            assertTrue(module.parameters().get("weight").isInitialized(), path + " is loaded when the hook sees it");
+                        }
+                        hook.accept(path, module);
+                        long floatLayers = tree.namedModules().values().stream()
+                                .filter(m -> m instanceof io.peft4j.core.nn.Linear && m.parameters().get("weight").isInitialized())
+                                .count();
+                        mostFloatLayers[0] = (int) Math.max(mostFloatLayers[0], floatLayers);
+                    });
+            assertEquals(LINEAR_LAYERS, quantized.size());
+            assertEquals(0, mostFloatLayers[0], "float linear layers alive after a module was loaded");
+        }
+    }
+
     @Test
     void aBitsandbytesCheckpointLoadsQuantizedWithTheLogitsOfTheInMemoryModel() throws Exception {
         for (QuantizationConfig q : List.of(QuantizationConfig.nf4(),
