@@ -1,9 +1,11 @@
 package io.peft4j.core.nn;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import io.peft4j.core.io.DType;
 import io.peft4j.core.io.Tensor;
 
 import java.util.ArrayList;
@@ -34,13 +36,22 @@ public final class WeightLoader {
         load(tree, weights, prefix, source, mayBeMissing, DataType.FLOAT32, (path, module) -> { });
     }
 
+    /** True when narrowing to float16 made a value infinite (a finite float16 never exceeds 65504). */
+    private static boolean overflows(NDArray half) {
+        try (NDArray inf = half.isInfinite(); NDArray any = inf.any()) {
+            return any.getBoolean();
+        }
+    }
+
     /**
      * As {@link #load(ModuleTree, Map, String, String, Predicate)}, with the dtype chosen at load: the
      * weights {@link MixedPrecision#isLayerWeight} names land in {@code layerWeightType} (FLOAT32 or
      * FLOAT16) straight from the file, every other parameter in float32. Modules are filled one at a
      * time in tree order, and {@code loaded} is called on each as soon as all its parameters are set,
      * so that a caller can transform it (quantize a linear layer) before the next one is read: then no
-     * more than one layer exists in float32 at once.
+     * more than one layer exists in float32 at once. A weight with values beyond float16's range, asked
+     * for in float16, is an error naming it, raised while loading: callers load into a fresh model and
+     * discard it on any error.
      */
     public static void load(ModuleTree tree, Map<String, Tensor> weights, String prefix, String source,
             Predicate<String> mayBeMissing, DataType layerWeightType, BiConsumer<String, Module> loaded) {
@@ -96,7 +107,14 @@ public final class WeightLoader {
             Module module = m.getValue().get(0).module();
             for (NamedParameter p : m.getValue()) {
                 DataType type = MixedPrecision.isLayerWeight(p) ? layerWeightType : DataType.FLOAT32;
-                module.setParameterArray(p.localName(), plan.get(p).toNDArray(manager, type));
+                Tensor t = plan.get(p);
+                NDArray array = t.toNDArray(manager, type);
+                if (type == DataType.FLOAT16 && t.dtype() != DType.F16 && overflows(array)) {
+                    array.close();
+                    throw new IllegalArgumentException(source + ": tensor '" + p.name() + "' (" + t.dtype() + ") holds values "
+                            + "beyond float16's range (65504); load it with FLOAT32 frozen weights");
+                }
+                module.setParameterArray(p.localName(), array);
             }
             loaded.accept(m.getKey(), module);
         }

@@ -80,6 +80,26 @@ class Gpt2DtypesTest {
         assertTrue(e.getMessage().contains("config.json: quantization_config"), e.getMessage());
     }
 
+    /** A float32 weight beyond float16's range (65504) asked for in float16 is an error naming it, not an infinity. */
+    @Test
+    void aWeightBeyondFloat16RangeIsAnErrorWhenLoadedAsFloat16() throws Exception {
+        Gpt2Config c = Gpt2Config.builder().vocabSize(32).nPositions(16).nEmbd(8).nLayer(1).nHead(2).build();
+        RandomGpt2Directory.write(dir, c, 33, false, false, 0);
+        Path file = dir.resolve(ShardedSafeTensors.SINGLE_FILE);
+        Map<String, Tensor> tensors = new LinkedHashMap<>(SafeTensors.read(file).tensors());
+        String key = "transformer.h.0.mlp.c_fc.weight";
+        float[] v = tensors.get(key).toFloatArray();
+        v[3] = 1e5f;
+        tensors.put(key, Tensor.ofFloats(v, tensors.get(key).shape()));
+        SafeTensors.write(file, tensors);
+        try (PeftModel ok = Gpt2.causalLm(dir, "gpt2-f32")) {
+            assertEquals(DataType.FLOAT32, ok.parameter(key).parameter().getArray().getDataType(), "float32 holds it");
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Gpt2.causalLm(dir, "gpt2-f16",
+                DecoderLoadOptions.builder().frozenWeights(DataType.FLOAT16).build()));
+        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("65504"), e.getMessage());
+    }
+
     /** Replaces model.safetensors by its bfloat16 rounding; returns the rounded values under the same names. */
     private Map<String, double[]> rewriteAsBf16(RandomGpt2Directory written) throws Exception {
         Path file = dir.resolve(ShardedSafeTensors.SINGLE_FILE);
