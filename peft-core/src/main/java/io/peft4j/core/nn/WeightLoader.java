@@ -1,8 +1,11 @@
 package io.peft4j.core.nn;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import io.peft4j.core.io.DType;
 import io.peft4j.core.io.Tensor;
 
 import java.util.ArrayList;
@@ -12,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
 /**
@@ -29,6 +33,31 @@ public final class WeightLoader {
      */
     public static void load(ModuleTree tree, Map<String, Tensor> weights, String prefix, String source,
             Predicate<String> mayBeMissing) {
+        load(tree, weights, prefix, source, mayBeMissing, DataType.FLOAT32, (path, module) -> { });
+    }
+
+    /** True when narrowing to float16 made a value infinite (a finite float16 never exceeds 65504). */
+    private static boolean overflows(NDArray half) {
+        try (NDArray inf = half.isInfinite(); NDArray any = inf.any()) {
+            return any.getBoolean();
+        }
+    }
+
+    /**
+     * As {@link #load(ModuleTree, Map, String, String, Predicate)}, with the dtype chosen at load: the
+     * weights {@link MixedPrecision#isLayerWeight} names land in {@code layerWeightType} (FLOAT32 or
+     * FLOAT16) straight from the file, every other parameter in float32. Modules are filled one at a
+     * time in tree order, and {@code loaded} is called on each as soon as all its parameters are set,
+     * so that a caller can transform it (quantize a linear layer) before the next one is read: then no
+     * more than one layer exists in float32 at once. A weight with values beyond float16's range, asked
+     * for in float16, is an error naming it, raised while loading: callers load into a fresh model and
+     * discard it on any error.
+     */
+    public static void load(ModuleTree tree, Map<String, Tensor> weights, String prefix, String source,
+            Predicate<String> mayBeMissing, DataType layerWeightType, BiConsumer<String, Module> loaded) {
+        if (layerWeightType != DataType.FLOAT32 && layerWeightType != DataType.FLOAT16) {
+            throw new IllegalArgumentException("layer weights are held in FLOAT32 or FLOAT16, not " + layerWeightType);
+        }
         Map<String, NamedParameter> params = new LinkedHashMap<>();
         for (NamedParameter p : tree.namedParameters()) {
             params.put(p.name(), p);
@@ -67,8 +96,27 @@ public final class WeightLoader {
             throw new IllegalArgumentException(source + " does not fit the model: " + String.join("; ", problems));
         }
         NDManager manager = tree.manager();
-        for (Map.Entry<NamedParameter, Tensor> e : plan.entrySet()) {
-            e.getKey().module().setParameterArray(e.getKey().localName(), e.getValue().toFloat32NDArray(manager));
+        // In tree order, grouped by module: a module is complete before the next one is read.
+        Map<String, List<NamedParameter>> byModule = new LinkedHashMap<>();
+        for (NamedParameter p : params.values()) {
+            if (plan.containsKey(p)) {
+                byModule.computeIfAbsent(p.moduleName(), k -> new ArrayList<>()).add(p);
+            }
+        }
+        for (Map.Entry<String, List<NamedParameter>> m : byModule.entrySet()) {
+            Module module = m.getValue().get(0).module();
+            for (NamedParameter p : m.getValue()) {
+                DataType type = MixedPrecision.isLayerWeight(p) ? layerWeightType : DataType.FLOAT32;
+                Tensor t = plan.get(p);
+                NDArray array = t.toNDArray(manager, type);
+                if (type == DataType.FLOAT16 && t.dtype() != DType.F16 && overflows(array)) {
+                    array.close();
+                    throw new IllegalArgumentException(source + ": tensor '" + p.name() + "' (" + t.dtype() + ") holds values "
+                            + "beyond float16's range (65504); load it with FLOAT32 frozen weights");
+                }
+                module.setParameterArray(p.localName(), array);
+            }
+            loaded.accept(m.getKey(), module);
         }
     }
 }
