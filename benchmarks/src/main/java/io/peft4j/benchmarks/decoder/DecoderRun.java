@@ -9,11 +9,15 @@ import io.peft4j.core.PeftModel;
 import io.peft4j.core.generate.Generation;
 import io.peft4j.core.generate.GenerationConfig;
 import io.peft4j.core.generate.Generator;
+import io.peft4j.core.model.DecoderLoadOptions;
 import io.peft4j.core.model.llama.Llama;
 import io.peft4j.core.model.llama.LlamaConfig;
+import io.peft4j.core.quant.QuantizationConfig;
 import io.peft4j.core.task.CausalLanguageModeling;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
+import io.peft4j.lora.LoraConfig;
+import io.peft4j.lora.QLora;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +59,11 @@ public final class DecoderRun {
         LlamaConfig config = LlamaConfig.fromJson(dir.resolve("config.json"));
         Compute.seed(SEED);
         long t0 = System.nanoTime();
-        try (PeftModel model = Llama.causalLm(dir, dir.getFileName().toString())) {
+        // QLoRA quantizes each linear layer as it is read, as a user with a model larger than memory would.
+        DecoderLoadOptions options = job == DecoderJob.QLORA
+                ? DecoderLoadOptions.builder().quantization(QuantizationConfig.nf4()).build()
+                : DecoderLoadOptions.defaults();
+        try (PeftModel model = Llama.causalLm(dir, dir.getFileName().toString(), options)) {
             result.put("load_ms", (System.nanoTime() - t0) / 1e6);
             result.put("rss_after_load_kb", ProcStatus.rssKb());
             result.put("parameters", model.trainableReport().total());
@@ -71,7 +79,11 @@ public final class DecoderRun {
 
     private static void train(PeftModel model, DecoderJob job, LlamaConfig config, int seq, int warmup, int steps,
             ObjectNode result) {
-        Peft.wrap(model, job.peftConfig());
+        if (job == DecoderJob.QLORA) {
+            QLora.wrap(model, (LoraConfig) job.peftConfig(), QuantizationConfig.nf4());
+        } else {
+            Peft.wrap(model, job.peftConfig());
+        }
         result.put("trainable", model.trainableReport().trainable());
         result.put("total", model.trainableReport().total());
         result.put("weight_bytes", model.weightBytes());
