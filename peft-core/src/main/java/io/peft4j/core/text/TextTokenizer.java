@@ -87,6 +87,11 @@ public final class TextTokenizer implements AutoCloseable {
         return new NDList(idArr, maskArr, typeArr);
     }
 
+    /** The ids of one text as the model takes it: special tokens added (e.g. Llama's BOS), truncated to {@code maxLength}. */
+    public long[] modelInputIds(String text) {
+        return tokenizer.encode(text).getIds();
+    }
+
     /**
      * The ids of a text without special tokens ({@code [CLS]}, {@code [SEP]}, BOS, ...) and untruncated:
      * the pieces a causal-LM example is assembled from (the example is cut to length afterwards).
