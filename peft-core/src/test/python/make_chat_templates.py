@@ -59,6 +59,16 @@ TEMPLATES = {
     },
 }
 
+# Constructs real templates use beyond the ones above, each a small template of its own: Python string
+# methods, tojson as transformers defines it, loop controls, namespace() with slices, tests on absent tools.
+CONSTRUCTS = {
+    "python-string-methods": "{% for m in messages %}{{ m.role.title() }}|{{ m.content.strip() }}|{{ m.content.lstrip() }}|{{ m.content.rstrip() }}|{% if m.content.startswith('What') %}starts{% endif %}|{% if m.content.endswith('?') %}ends{% endif %}|{{ m.role.upper() }}{{ 'X'.lower() }}|{{ m.content.split() | length }}|{{ m.content.split('is', 1)[0] }}|{{ m.content.strip('?. ') }}\n{% endfor %}",
+    "tojson": "{{ messages | tojson }}|{{ messages[0] | tojson(indent=2) }}|{{ {'n': 1.5, 'k': [1, none, false], 'q': 'a\"b\\\\c'} | tojson }}",
+    "loop-controls": "{% for m in messages %}{% if loop.index0 == 1 %}{% continue %}{% endif %}{% if loop.index0 == 3 %}{% break %}{% endif %}{{ m.role }};{% endfor %}",
+    "namespace-and-slices": "{% set ns = namespace(n=0, last='') %}{% for m in messages[1:] %}{% set ns.n = ns.n + 1 %}{% set ns.last = m.role %}{% endfor %}{{ ns.n }} {{ ns.last }} {{ messages[-1]['content'][:4] }}",
+    "tests-on-absent-tools": "{% if tools is none %}no-tools{% endif %}|{% if documents is not none %}docs{% endif %}|{% if not tools %}falsy{% endif %}|{% if messages[0].content is string %}str{% endif %}|{% if add_generation_prompt is defined %}agp{% endif %}",
+}
+
 def m(role, content):
     return {"role": role, "content": content}
 
@@ -106,6 +116,14 @@ def main():
                 except jinja2.exceptions.TemplateError as e:
                     case["error"] = str(e)
                 cases.append(case)
+    special = {"bos_token": "<s>", "eos_token": "</s>"}
+    for name, text in CONSTRUCTS.items():
+        for conv_name in ("two-turns", "non-ascii"):
+            case = {"construct": name, "template_text": text, "special_tokens": special, "conversation": conv_name,
+                    "add_generation_prompt": True}
+            case["text"] = env.from_string(text).render(messages=CONVERSATIONS[conv_name], tools=None, documents=None,
+                                                        add_generation_prompt=True, **special)
+            cases.append(case)
     with open(os.path.join(OUT, "expected.json"), "w", encoding="utf-8") as f:
         json.dump({"conversations": CONVERSATIONS, "cases": cases}, f, ensure_ascii=False, indent=1)
         f.write("\n")

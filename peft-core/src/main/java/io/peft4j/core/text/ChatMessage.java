@@ -1,5 +1,6 @@
 package io.peft4j.core.text;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -24,6 +25,10 @@ public record ChatMessage(String role, String content) {
 
     /** The dict a template indexes ({@code message['role']}, {@code message.content}). */
     Map<String, Object> asMap() {
-        return Map.of("role", role, "content", content);
+        // In Python's order: a template's tojson writes the keys as transformers' dicts hold them.
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", role);
+        m.put("content", content);
+        return m;
     }
 }

@@ -5,10 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.objects.date.StrftimeFormatter;
+
+import jinjava.javax.el.CompositeELResolver;
+import jinjava.javax.el.ELResolver;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -218,13 +222,23 @@ public final class ChatTemplate {
                 // A message holding "{{ ... }}" is text: never render the output a second time.
                 .withNestedInterpretationEnabled(false)
                 .withFailOnUnknownTokens(false)
+                .withElResolver(resolver())
                 .build();
         Jinjava j = new Jinjava(config);
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class,
                 "raiseException", String.class));
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class,
                 "strftimeNow", String.class));
+        j.getGlobalContext().registerFilter(new PythonJsonFilter());
         return j;
+    }
+
+    /** Jinjava's read-only resolver with Python's string methods in front. */
+    private static ELResolver resolver() {
+        CompositeELResolver r = new CompositeELResolver();
+        r.add(new PythonStringMethods());
+        r.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        return r;
     }
 
     /** transformers' {@code raise_exception(message)}: the template refuses the conversation. */

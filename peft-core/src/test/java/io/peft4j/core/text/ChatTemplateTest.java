@@ -21,7 +21,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Real chat templates (chat-templates/README.md names each model) rendered for a few conversations and
+ * Real chat templates (chat-templates/README.md names each model), and small templates for the constructs
+ * real ones use beyond those (Python string methods, tojson, loop controls, namespace, tests on absent tools), rendered for a few conversations and
  * compared byte for byte with what Python's Jinja2 3.1 rendered in transformers' environment
  * (peft-core/src/test/python/make_chat_templates.py wrote expected.json); the errors a template raises
  * must carry the same message.
@@ -52,10 +53,14 @@ class ChatTemplateTest {
         JsonNode expected = JSON.readTree(fixtures().resolve("expected.json").toFile());
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : expected.get("cases")) {
-            String name = c.get("template").asText() + " / " + c.get("conversation").asText()
+            boolean construct = c.has("construct");
+            String name = (construct ? "construct " + c.get("construct").asText() : c.get("template").asText())
+                    + " / " + c.get("conversation").asText()
                     + (c.get("add_generation_prompt").asBoolean() ? " + generation prompt" : "");
             tests.add(DynamicTest.dynamicTest(name, () -> {
-                ChatTemplate t = template(c.get("template").asText());
+                ChatTemplate t = construct
+                        ? ChatTemplate.of(c.get("template_text").asText(), JSON.convertValue(c.get("special_tokens"), Map.class))
+                        : template(c.get("template").asText());
                 List<ChatMessage> m = messages(expected.get("conversations").get(c.get("conversation").asText()));
                 boolean prompt = c.get("add_generation_prompt").asBoolean();
                 if (c.has("error")) {
