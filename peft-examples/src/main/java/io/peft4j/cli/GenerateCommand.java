@@ -98,7 +98,8 @@ final class GenerateCommand implements Callable<Integer> {
                 boolean rendered = p.messages() != null || chat;
                 ids[i] = rendered ? tokenizer.tokenIds(text) : tokenizer.modelInputIds(text);
             }
-            Generator.Builder generator = Generator.builder(peftModel).config(config).useCache(!noCache);
+            Generator.Builder generator = Generator.builder(peftModel).config(config).tokenizer(tokenizer)
+                    .useCache(!noCache);
             if (ids.length == 1) {
                 TextStreamer streamer = new TextStreamer(tokenizer, out, texts.get(0));
                 generator.listener((sequence, id) -> streamer.accept(id)).build().generate(ids);

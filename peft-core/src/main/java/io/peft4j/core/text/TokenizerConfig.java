@@ -26,15 +26,15 @@ public final class TokenizerConfig {
     private final String truncationSide;
     private final ChatTemplate chatTemplate;
 
-    private TokenizerConfig(JsonNode json, ChatTemplate chatTemplate) {
+    private TokenizerConfig(Path file, JsonNode json, ChatTemplate chatTemplate) throws IOException {
         this.bosToken = token(json.path("bos_token"));
         this.eosToken = token(json.path("eos_token"));
         this.padToken = token(json.path("pad_token"));
         // Tokenizers whose config does not say (e.g. GPT-2's) add neither.
         this.addBosToken = json.path("add_bos_token").asBoolean(false);
         this.addEosToken = json.path("add_eos_token").asBoolean(false);
-        this.paddingSide = json.path("padding_side").asText("right");
-        this.truncationSide = json.path("truncation_side").asText("right");
+        this.paddingSide = side(file, json, "padding_side");
+        this.truncationSide = side(file, json, "truncation_side");
         this.chatTemplate = chatTemplate;
     }
 
@@ -47,7 +47,15 @@ public final class TokenizerConfig {
         } catch (IOException e) {
             throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
         }
-        return new TokenizerConfig(json, ChatTemplate.fromModelDirectory(dir).orElse(null));
+        return new TokenizerConfig(file, json, ChatTemplate.fromModelDirectory(dir).orElse(null));
+    }
+
+    private static String side(Path file, JsonNode json, String field) throws IOException {
+        String side = json.path(field).asText("right");
+        if (!side.equals("left") && !side.equals("right")) {
+            throw new IOException(file + ": field '" + field + "' is '" + side + "'; expected 'left' or 'right'");
+        }
+        return side;
     }
 
     private static String token(JsonNode n) {
