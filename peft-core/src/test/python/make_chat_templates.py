@@ -66,6 +66,7 @@ CONSTRUCTS = {
     "tojson": "{{ messages | tojson }}|{{ messages[0] | tojson(indent=2) }}|{{ {'n': 1.5, 'k': [1, none, false], 'q': 'a\"b\\\\c'} | tojson }}",
     "loop-controls": "{% for m in messages %}{% if loop.index0 == 1 %}{% continue %}{% endif %}{% if loop.index0 == 3 %}{% break %}{% endif %}{{ m.role }};{% endfor %}",
     "namespace-and-slices": "{% set ns = namespace(n=0, last='') %}{% for m in messages[1:] %}{% set ns.n = ns.n + 1 %}{% set ns.last = m.role %}{% endfor %}{{ ns.n }} {{ ns.last }} {{ messages[-1]['content'][:4] }}",
+    "not-before-a-test": "{% set ns = namespace(n=3) %}{% if not tools is defined %}A{% endif %}|{% if not add_generation_prompt is defined %}B{% endif %}|{% if not messages[0]['content'] is string %}C{% endif %}|{% if not ns.n is divisibleby(2) %}D{% endif %}|{% if not tools is none and true %}E{% endif %}|{{ 'F' if not messages[0].role is string else 'G' }}",
     "tests-on-absent-tools": "{% if tools is none %}no-tools{% endif %}|{% if documents is not none %}docs{% endif %}|{% if not tools %}falsy{% endif %}|{% if messages[0].content is string %}str{% endif %}|{% if add_generation_prompt is defined %}agp{% endif %}",
 }
 

@@ -18,7 +18,14 @@ final class JinjaDialect {
      * {@code x} first and then tests the boolean, which is always defined (deepseek-coder's template).
      */
     private static final Pattern NOT_IS = Pattern.compile(
-            "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*])*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)");
+            "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*])*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*(?:\\s*\\([^()]*\\))?)"
+            // Only where the test ends the operand (a test with a space-separated argument is left alone).
+            + "(?=\\s*(?:-?%}|-?}}|\\)|]|,|\\band\\b|\\bor\\b|\\belse\\b|\\bif\\b))");
+    /**
+     * transformers always passes {@code tools} and {@code documents} (None when absent), so Jinja2 says they are
+     * defined; Jinjava holds no variable for a null and says they are not.
+     */
+    private static final Pattern ALWAYS_DEFINED = Pattern.compile("\\b(?:tools|documents)\\s+is\\s+(not\\s+)?defined\\b");
     /** A filter application {@code | name}; string literals are removed before this is searched. */
     private static final Pattern FILTER = Pattern.compile("\\|\\s*([A-Za-z_]\\w*)");
     private static final Pattern STRING = Pattern.compile("'(?:[^'\\\\]|\\\\.)*'|\"(?:[^\"\\\\]|\\\\.)*\"");
@@ -32,6 +39,7 @@ final class JinjaDialect {
         StringBuilder out = new StringBuilder();
         while (tag.find()) {
             String rewritten = NOT_IS.matcher(tag.group()).replaceAll("not ($1 is $2$3)");
+            rewritten = ALWAYS_DEFINED.matcher(rewritten).replaceAll(m -> m.group(1) == null ? "true" : "false");
             tag.appendReplacement(out, Matcher.quoteReplacement(rewritten));
         }
         tag.appendTail(out);
