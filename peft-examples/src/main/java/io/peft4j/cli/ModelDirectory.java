@@ -7,12 +7,12 @@ import io.peft4j.core.PeftModel;
 import io.peft4j.core.generate.GenerationConfig;
 import io.peft4j.core.model.ModelFamilies;
 import io.peft4j.core.text.TextTokenizer;
+import io.peft4j.core.text.TokenizerConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 /** A transformers model directory as the commands use it: config, weights, tokenizer, generation defaults. */
 final class ModelDirectory {
@@ -57,6 +57,11 @@ final class ModelDirectory {
         return TextTokenizer.fromJson(file, maxLength);
     }
 
+    /** tokenizer_config.json's settings and the chat template (defaults when the directory has no such file). */
+    TokenizerConfig tokenizerConfig() throws IOException {
+        return TokenizerConfig.fromModelDirectory(dir);
+    }
+
     /** {@code generation_config.json}'s defaults (eos ids above all), or transformers' defaults without one. */
     GenerationConfig generationConfig() throws IOException {
         Path file = dir.resolve(GENERATION_CONFIG);
@@ -78,21 +83,5 @@ final class ModelDirectory {
         }
         JsonNode n = json.readTree(dir.resolve(CONFIG).toFile()).path("max_position_embeddings");
         return n.isInt() && n.asInt() > 0 ? n.asInt() : DEFAULT_MAX_TOKENS;
-    }
-
-    /** {@code tokenizer_config.json}'s {@code eos_token} (a string or an added-token object), if it names one. */
-    Optional<String> eosToken() throws IOException {
-        Path file = dir.resolve(TOKENIZER_CONFIG);
-        if (!Files.isRegularFile(file)) {
-            return Optional.empty();
-        }
-        JsonNode eos = new ObjectMapper().readTree(file.toFile()).path("eos_token");
-        if (eos.isTextual()) {
-            return Optional.of(eos.asText());
-        }
-        if (eos.path("content").isTextual()) {
-            return Optional.of(eos.get("content").asText());
-        }
-        return Optional.empty();
     }
 }

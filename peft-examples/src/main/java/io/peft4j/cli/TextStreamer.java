@@ -48,6 +48,18 @@ final class TextStreamer {
         }
     }
 
+    /**
+     * The text of generated ids after a prompt's ids, decoded together and the prompt's text cut off (so a
+     * leading space the decoder strips at the start of a text is kept, as while streaming).
+     */
+    static String continuation(TextTokenizer tokenizer, long[] prompt, long[] generated) {
+        String before = tokenizer.decode(prompt);
+        long[] all = java.util.Arrays.copyOf(prompt, prompt.length + generated.length);
+        System.arraycopy(generated, 0, all, prompt.length, generated.length);
+        String text = tokenizer.decode(all);
+        return text.startsWith(before) ? text.substring(before.length()) : tokenizer.decode(generated);
+    }
+
     /** Prints what was held back and ends the line. */
     void finish() {
         String text = decode();

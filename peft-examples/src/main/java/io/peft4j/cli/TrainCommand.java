@@ -3,13 +3,16 @@ package io.peft4j.cli;
 import io.peft4j.core.Peft;
 import io.peft4j.core.PeftAdapter;
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.data.Batches;
 import io.peft4j.core.data.CausalLmData;
+import io.peft4j.core.data.Side;
 import io.peft4j.core.quant.QuantizationConfig;
 import io.peft4j.core.strategy.PeftConfig;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
 import io.peft4j.core.strategy.full.FullFineTuningConfig;
 import io.peft4j.core.task.CausalLanguageModeling;
 import io.peft4j.core.text.TextTokenizer;
+import io.peft4j.core.text.TokenizerConfig;
 import io.peft4j.core.train.Trainer;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.lora.LoraConfig;
@@ -29,8 +32,10 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code peft4j train}: causal-LM fine-tuning of a transformers directory on a JSONL file
- * ({@code prompt}/{@code completion}, {@code messages} or {@code text} records), loss on completions
- * only; the adapter, {@code history.csv} and {@code loss.png} go to the output directory.
+ * ({@code prompt}/{@code completion}, {@code messages} or {@code text} records; see {@link CausalLmData}),
+ * loss on completions only unless {@code --no-completion-only}; the model's tokenizer_config.json decides the
+ * chat template, BOS/EOS and the padding side unless an option overrides it. The adapter,
+ * {@code history.csv} and {@code loss.png} go to the output directory.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Fine-tune a causal LM on a JSONL file and save the adapter in HF PEFT's format.")
@@ -78,8 +83,34 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "2e-4", description = "peak learning rate (default: ${DEFAULT-VALUE})")
     private float learningRate;
 
-    @Option(names = "--max-length", defaultValue = "512", description = "tokens per example at most (default: ${DEFAULT-VALUE})")
+    @Option(names = {"--max-seq-length", "--max-length"}, defaultValue = "512",
+            description = "tokens per example at most, per row with --packing (default: ${DEFAULT-VALUE})")
     private int maxLength;
+
+    @Option(names = "--max-steps", paramLabel = "<steps>",
+            description = "train exactly this many optimizer steps, cycling through the data as often as needed "
+                    + "(overrides --epochs)")
+    private Integer maxSteps;
+
+    @Option(names = "--packing", description = "concatenate the examples, each ending in EOS, into rows of --max-seq-length tokens")
+    private boolean packing;
+
+    @Option(names = "--padding-side", paramLabel = "left|right",
+            description = "where batches are padded (default: the tokenizer_config.json's, else right)")
+    private String paddingSide;
+
+    @Option(names = "--truncation-side", paramLabel = "left|right",
+            description = "which end of a too-long example is cut (default: the tokenizer_config.json's, else right)")
+    private String truncationSide;
+
+    @Option(names = "--chat", negatable = true,
+            description = "render {\"messages\"} records with the model's chat template (the default when it has one; "
+                    + "--chat fails without one, --no-chat uses peft4j's simple <|role|> format)")
+    private Boolean chat;
+
+    @Option(names = "--completion-only", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "loss on completions and assistant turns only (default: on; --no-completion-only trains every token)")
+    private boolean completionOnly;
 
     @Option(names = "--seed", defaultValue = "42", description = "(default: ${DEFAULT-VALUE})")
     private long seed;
@@ -97,9 +128,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (TextTokenizer tokenizer = dir.tokenizer(maxLength);
                 PeftModel peftModel = dir.loadModel()) {
-            CausalLmData.Builder examples = CausalLmData.builder(tokenizer);
-            dir.eosToken().ifPresent(examples::eosToken);
-            CausalLmData train = examples.read(data);
+            CausalLmData train = examples(dir, tokenizer).read(data);
             if (train.size() == 0) {
                 throw new IOException("--data " + data + ": no examples");
             }
@@ -107,20 +136,55 @@ final class TrainCommand implements Callable<Integer> {
             out.println(peftModel.trainableReport());
             out.flush();
             TrainingConfig config = TrainingConfig.builder()
-                    .epochs(epochs).batchSize(batchSize).learningRate(learningRate).seed(seed)
+                    .epochs(maxSteps == null ? epochs : 1).batchSize(batchSize).learningRate(learningRate).seed(seed)
                     .outputDir(output).progressBar(true)
                     .build();
-            new Trainer(peftModel, new CausalLanguageModeling(), config).fit(train, null);
+            Batches batches = maxSteps == null ? train : new MaxStepsData(train, maxSteps, batchSize);
+            new Trainer(peftModel, new CausalLanguageModeling(), config).fit(batches, null);
             adapter.save(output);
             out.println("adapter saved to " + output);
         }
         return 0;
     }
 
+    /** The examples as the model's tokenizer settings and the options say. */
+    private CausalLmData.Builder examples(ModelDirectory dir, TextTokenizer tokenizer) throws IOException {
+        TokenizerConfig tokenizerConfig = dir.tokenizerConfig();
+        CausalLmData.Builder b = CausalLmData.builder(tokenizer).tokenizerConfig(tokenizerConfig)
+                .maxLength(maxLength).packing(packing).maskPrompt(completionOnly);
+        if (Boolean.TRUE.equals(chat) && tokenizerConfig.chatTemplate().isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--chat: " + model + " has no chat template (no "
+                    + "'chat_template' in tokenizer_config.json and no chat_template.jinja)");
+        }
+        if (Boolean.FALSE.equals(chat)) {
+            b.chatTemplate(null);
+        }
+        if (paddingSide != null) {
+            b.paddingSide(side("--padding-side", paddingSide));
+        }
+        if (truncationSide != null) {
+            b.truncationSide(side("--truncation-side", truncationSide));
+        }
+        return b;
+    }
+
+    private Side side(String option, String value) {
+        try {
+            return Side.of(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), option + ": " + e.getMessage());
+        }
+    }
+
     private void checkOptions() {
         positive("--epochs", epochs);
         positive("--batch-size", batchSize);
-        positive("--max-length", maxLength);
+        if (maxLength < 2) {
+            throw new ParameterException(spec.commandLine(), "--max-seq-length must be at least 2, got " + maxLength);
+        }
+        if (maxSteps != null) {
+            positive("--max-steps", maxSteps);
+        }
         if (method == Method.lora) {
             positive("--r", r);
         }

@@ -7,7 +7,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.peft4j.core.text.ChatMessage;
+import io.peft4j.core.text.ChatTemplate;
 import io.peft4j.core.text.TextTokenizer;
+import io.peft4j.core.text.TokenizerConfig;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,17 +26,21 @@ import java.util.Set;
  *   <li>{@code prompt} + {@code completion}: the prompt's tokens are masked ({@code -100}) when
  *       {@link Builder#maskPrompt} is on (the default, as TRL's {@code completion_only_loss});
  *   <li>{@code messages}, a list of {@code {role, content}} (roles {@code system}, {@code user},
- *       {@code assistant}, {@code tool}), rendered by a simple fixed chat format: each message as
- *       {@code <|role|>\n} + content + {@code \n}; with {@link Builder#maskPrompt} only the assistants'
- *       contents are trained (as TRL's {@code assistant_only_loss}). Models' own chat templates come
- *       with the decoder families; in CSV/TSV the cell holds the list as JSON text;
+ *       {@code assistant}, {@code tool}): rendered with the model's chat template when one is given
+ *       ({@link Builder#chatTemplate}; see {@link ChatTemplateExamples} for how the assistant's tokens are
+ *       found), otherwise by a simple fixed format: each message as {@code <|role|>\n} + content + {@code \n}.
+ *       With {@link Builder#maskPrompt} only the assistants' turns are trained (TRL's {@code assistant_only_loss}).
+ *       In CSV/TSV the cell holds the list as JSON text;
  *   <li>{@code text}: every token is trained.
  * </ul>
- * Pieces are tokenized without special tokens and concatenated; an end-of-sequence token, when given,
- * follows each completion and assistant message (and is trained, so the model learns to stop). Examples
- * are truncated to the tokenizer's {@code maxLength} and padded per batch on the right with
- * {@code attention_mask} 0 and label {@code -100}. Batches hold {@code input_ids}, {@code attention_mask}
- * and {@code labels} (the inputs themselves; the task shifts them).
+ * Outside the chat template, pieces are tokenized without special tokens and concatenated; BOS starts
+ * prompt/completion and text examples when {@link Builder#bosToken} is given, EOS follows each completion
+ * and simple-format assistant turn (trained, so the model learns to stop) and, with
+ * {@link Builder#addEosToText}, each text. Examples longer than {@link Builder#maxLength} are truncated on the
+ * {@link Builder#truncationSide}, or, with {@link Builder#packing}, concatenated and cut into full rows
+ * ({@link PackedRows}). Batches hold {@code input_ids}, {@code attention_mask} and {@code labels} (the
+ * inputs themselves; the task shifts them), padded on the {@link Builder#paddingSide} with mask 0 and label
+ * {@code -100}; left-padded batches also hold {@code position_ids} counting from each example's first token.
  */
 public final class CausalLmData implements Batches {
     public static final String PROMPT = "prompt";
@@ -43,14 +50,14 @@ public final class CausalLmData implements Batches {
     private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final List<long[]> ids;
-    private final List<boolean[]> trained;
+    private final List<TokenizedExample> rows;
     private final long padTokenId;
+    private final Side paddingSide;
 
-    private CausalLmData(List<long[]> ids, List<boolean[]> trained, long padTokenId) {
-        this.ids = List.copyOf(ids);
-        this.trained = List.copyOf(trained);
+    private CausalLmData(List<TokenizedExample> rows, long padTokenId, Side paddingSide) {
+        this.rows = List.copyOf(rows);
         this.padTokenId = padTokenId;
+        this.paddingSide = paddingSide;
     }
 
     public static Builder builder(TextTokenizer tokenizer) {
@@ -59,21 +66,20 @@ public final class CausalLmData implements Batches {
 
     @Override
     public int size() {
-        return ids.size();
+        return rows.size();
     }
 
-    /** The token ids of example {@code i} (a copy). */
+    /** The token ids of example (or packed row) {@code i} (a copy). */
     public long[] inputIds(int i) {
-        return ids.get(i).clone();
+        return rows.get(i).ids().clone();
     }
 
     /** The labels of example {@code i}: the id where the token is trained, {@code -100} where it is masked. */
     public long[] labels(int i) {
-        long[] x = ids.get(i);
-        boolean[] t = trained.get(i);
-        long[] out = new long[x.length];
-        for (int k = 0; k < x.length; k++) {
-            out[k] = t[k] ? x[k] : Batch.IGNORE_INDEX;
+        TokenizedExample e = rows.get(i);
+        long[] out = new long[e.length()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = e.trained()[k] ? e.ids()[k] : Batch.IGNORE_INDEX;
         }
         return out;
     }
@@ -82,41 +88,82 @@ public final class CausalLmData implements Batches {
     public Batch batch(NDManager manager, int[] indices) {
         int t = 0;
         for (int i : indices) {
-            t = Math.max(t, ids.get(i).length);
+            t = Math.max(t, rows.get(i).length());
         }
         long[] flatIds = new long[indices.length * t];
         long[] mask = new long[flatIds.length];
         long[] labels = new long[flatIds.length];
+        long[] positions = new long[flatIds.length];
         Arrays.fill(flatIds, padTokenId);
         Arrays.fill(labels, Batch.IGNORE_INDEX);
         for (int r = 0; r < indices.length; r++) {
-            long[] x = ids.get(indices[r]);
+            long[] x = rows.get(indices[r]).ids();
             long[] y = labels(indices[r]);
-            System.arraycopy(x, 0, flatIds, r * t, x.length);
-            System.arraycopy(y, 0, labels, r * t, y.length);
-            Arrays.fill(mask, r * t, r * t + x.length, 1L);
+            int at = r * t + (paddingSide == Side.LEFT ? t - x.length : 0);
+            System.arraycopy(x, 0, flatIds, at, x.length);
+            System.arraycopy(y, 0, labels, at, y.length);
+            Arrays.fill(mask, at, at + x.length, 1L);
+            for (int k = 0; k < x.length; k++) {
+                positions[at + k] = k;
+            }
         }
         Shape s = new Shape(indices.length, t);
-        return Batch.builder(indices.length)
+        Batch.Builder b = Batch.builder(indices.length)
                 .put(Batch.INPUT_IDS, manager.create(flatIds, s))
                 .put(Batch.ATTENTION_MASK, manager.create(mask, s))
-                .put(Batch.LABELS, manager.create(labels, s))
-                .build();
+                .put(Batch.LABELS, manager.create(labels, s));
+        if (paddingSide == Side.LEFT) {
+            // Without them a family counts positions from the first column, padding included.
+            b.put(Batch.POSITION_IDS, manager.create(positions, s));
+        }
+        return b.build();
     }
 
     public static final class Builder {
         private final TextTokenizer tokenizer;
         private boolean maskPrompt = true;
+        private Long bosTokenId;
         private Long eosTokenId;
+        private boolean addEosToText;
         private long padTokenId;
+        private ChatTemplate chatTemplate;
+        private int maxLength;
+        private Side truncationSide = Side.RIGHT;
+        private Side paddingSide = Side.RIGHT;
+        private boolean packing;
 
         private Builder(TextTokenizer tokenizer) {
             this.tokenizer = tokenizer;
+            this.maxLength = tokenizer.maxLength();
+        }
+
+        /**
+         * Everything a model directory's tokenizer settings decide: its chat template, EOS after completions
+         * ({@code eos_token}), BOS when {@code add_bos_token}, EOS after texts when {@code add_eos_token}, the pad
+         * token's id, and the padding and truncation sides. Options set afterwards override them.
+         */
+        public Builder tokenizerConfig(TokenizerConfig config) {
+            config.chatTemplate().ifPresent(this::chatTemplate);
+            config.eosToken().ifPresent(this::eosToken);
+            if (config.addBosToken()) {
+                config.bosToken().ifPresent(this::bosToken);
+            }
+            addEosToText(config.addEosToken());
+            config.padToken().ifPresent(t -> padTokenId(tokenizer.tokenId(t)));
+            paddingSide(Side.of(config.paddingSide()));
+            truncationSide(Side.of(config.truncationSide()));
+            return this;
         }
 
         /** Whether prompt tokens (and non-assistant messages) are labelled {@code -100}; default true. */
         public Builder maskPrompt(boolean maskPrompt) {
             this.maskPrompt = maskPrompt;
+            return this;
+        }
+
+        /** A token prepended to prompt/completion and text examples, e.g. {@code <s>}; it must be one token. */
+        public Builder bosToken(String token) {
+            this.bosTokenId = tokenizer.tokenId(token);
             return this;
         }
 
@@ -126,9 +173,48 @@ public final class CausalLmData implements Batches {
             return this;
         }
 
+        /** Whether {@code text} examples end with the EOS token too (tokenizer_config's {@code add_eos_token}); default false. */
+        public Builder addEosToText(boolean add) {
+            this.addEosToText = add;
+            return this;
+        }
+
         /** The id padding positions hold (masked anyway); default 0. */
         public Builder padTokenId(long id) {
             this.padTokenId = id;
+            return this;
+        }
+
+        /** The template {@code messages} records are rendered with; null for the simple fixed format. */
+        public Builder chatTemplate(ChatTemplate template) {
+            this.chatTemplate = template;
+            return this;
+        }
+
+        /** Tokens per example (per row when packing) at most; default the tokenizer's {@code maxLength}. */
+        public Builder maxLength(int maxLength) {
+            if (maxLength < 2) {
+                throw new IllegalArgumentException("maxLength must be at least 2 tokens, got " + maxLength);
+            }
+            this.maxLength = maxLength;
+            return this;
+        }
+
+        /** Which end of a too-long example is cut: {@link Side#RIGHT} (the default) keeps its start. */
+        public Builder truncationSide(Side side) {
+            this.truncationSide = side;
+            return this;
+        }
+
+        /** Which end padding goes to; default {@link Side#RIGHT}. */
+        public Builder paddingSide(Side side) {
+            this.paddingSide = side;
+            return this;
+        }
+
+        /** Concatenate the examples and cut them into rows of {@code maxLength} tokens ({@link PackedRows}); default off. */
+        public Builder packing(boolean packing) {
+            this.packing = packing;
             return this;
         }
 
@@ -138,43 +224,50 @@ public final class CausalLmData implements Batches {
         }
 
         public CausalLmData of(List<Record> records) throws IOException {
-            List<long[]> ids = new ArrayList<>();
-            List<boolean[]> trained = new ArrayList<>();
+            List<TokenizedExample> examples = new ArrayList<>();
             for (Record r : records) {
-                Pieces p = new Pieces();
-                if (r.has(MESSAGES)) {
-                    chat(r, p);
-                } else if (r.has(PROMPT) || r.has(COMPLETION)) {
-                    p.add(r.string(PROMPT), !maskPrompt);
-                    p.add(r.string(COMPLETION), true);
-                    p.eos();
-                } else if (r.has(TEXT)) {
-                    p.add(r.string(TEXT), true);
-                } else {
-                    throw r.error("expected 'prompt' and 'completion', 'messages', or 'text'");
+                TokenizedExample e = encode(r);
+                if (e.length() < 2) {
+                    throw r.error("the example has " + e.length() + " token(s); causal language modelling needs at least 2");
                 }
-                int n = Math.min(p.ids.size(), tokenizer.maxLength());
-                if (n < 2) {
-                    throw r.error("the example has " + n + " token(s); causal language modelling needs at least 2");
+                if (!packing) {
+                    e = e.truncate(maxLength, truncationSide);
                 }
-                long[] x = new long[n];
-                boolean[] t = new boolean[n];
-                boolean any = false;
-                for (int k = 0; k < n; k++) {
-                    x[k] = p.ids.get(k);
-                    t[k] = p.trained.get(k);
-                    any |= k > 0 && t[k];
+                if (!e.learnsSomething()) {
+                    throw r.error("no token to learn" + (packing ? "" : " within the " + truncationSide + "-truncated "
+                            + e.length() + " tokens") + " (all masked" + (packing ? ")" : " or cut off)"));
                 }
-                if (!any) {
-                    throw r.error("no token to learn within the first " + n + " tokens (all masked or truncated)");
-                }
-                ids.add(x);
-                trained.add(t);
+                examples.add(e);
             }
-            return new CausalLmData(ids, trained, padTokenId);
+            return new CausalLmData(packing ? PackedRows.pack(examples, maxLength) : examples, padTokenId, paddingSide);
         }
 
-        private void chat(Record r, Pieces p) throws IOException {
+        private TokenizedExample encode(Record r) throws IOException {
+            if (r.has(MESSAGES)) {
+                List<ChatMessage> messages = messages(r);
+                if (chatTemplate != null) {
+                    return new ChatTemplateExamples(chatTemplate, tokenizer).encode(r, messages, maskPrompt);
+                }
+                return simpleChat(messages);
+            }
+            Pieces p = new Pieces();
+            p.bos();
+            if (r.has(PROMPT) || r.has(COMPLETION)) {
+                p.add(r.string(PROMPT), !maskPrompt);
+                p.add(r.string(COMPLETION), true);
+                p.eos();
+            } else if (r.has(TEXT)) {
+                p.add(r.string(TEXT), true);
+                if (addEosToText) {
+                    p.eos();
+                }
+            } else {
+                throw r.error("expected 'prompt' and 'completion', 'messages', or 'text'");
+            }
+            return p.example();
+        }
+
+        private List<ChatMessage> messages(Record r) throws IOException {
             JsonNode messages = r.node(MESSAGES);
             if (messages.isTextual()) {
                 try {
@@ -186,7 +279,7 @@ public final class CausalLmData implements Batches {
             if (!messages.isArray() || messages.isEmpty()) {
                 throw r.error("field 'messages' must be a non-empty list of {\"role\", \"content\"} objects");
             }
-            boolean assistant = false;
+            List<ChatMessage> out = new ArrayList<>();
             for (int i = 0; i < messages.size(); i++) {
                 JsonNode m = messages.get(i);
                 String where = "field 'messages[" + i + "]";
@@ -197,18 +290,27 @@ public final class CausalLmData implements Batches {
                 if (!ROLES.contains(role)) {
                     throw r.error(where + ".role' is '" + role + "'; expected one of " + ROLES);
                 }
-                boolean learn = !maskPrompt || role.equals("assistant");
-                assistant |= role.equals("assistant");
-                p.add("<|" + role + "|>\n", !maskPrompt);
-                p.add(m.get("content").asText(), learn);
-                if (role.equals("assistant")) {
+                out.add(new ChatMessage(role, m.get("content").asText()));
+            }
+            if (maskPrompt && out.stream().noneMatch(m -> m.role().equals("assistant"))) {
+                throw r.error("field 'messages' has no 'assistant' message: with the prompt masked nothing would be learned");
+            }
+            return out;
+        }
+
+        /** The fixed format for models without a chat template. */
+        private TokenizedExample simpleChat(List<ChatMessage> messages) {
+            Pieces p = new Pieces();
+            for (ChatMessage m : messages) {
+                boolean assistant = m.role().equals("assistant");
+                p.add("<|" + m.role() + "|>\n", !maskPrompt);
+                p.add(m.content(), !maskPrompt || assistant);
+                if (assistant) {
                     p.eos();
                 }
                 p.add("\n", !maskPrompt);
             }
-            if (maskPrompt && !assistant) {
-                throw r.error("field 'messages' has no 'assistant' message: with the prompt masked nothing would be learned");
-            }
+            return p.example();
         }
 
         /** Token ids and whether each is trained, assembled piece by piece. */
@@ -223,11 +325,28 @@ public final class CausalLmData implements Batches {
                 }
             }
 
+            void bos() {
+                if (bosTokenId != null) {
+                    ids.add(bosTokenId);
+                    trained.add(false);
+                }
+            }
+
             void eos() {
                 if (eosTokenId != null) {
                     ids.add(eosTokenId);
                     trained.add(true);
                 }
+            }
+
+            TokenizedExample example() {
+                long[] x = new long[ids.size()];
+                boolean[] t = new boolean[x.length];
+                for (int k = 0; k < x.length; k++) {
+                    x[k] = ids.get(k);
+                    t[k] = trained.get(k);
+                }
+                return new TokenizedExample(x, t);
             }
         }
     }
