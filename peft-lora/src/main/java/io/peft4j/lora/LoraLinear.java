@@ -65,13 +65,13 @@ public final class LoraLinear extends LoraLayer {
         return base;
     }
 
-    /** Swaps a quantized base for a float32 {@link Linear} with its dequantized weight (and frees the codes). */
+    /** Swaps a quantized base for the float32 layer it stands for, with its dequantized weight (and frees the codes). */
     void dequantizeBase(NDManager manager) {
         QuantizedLinear q = quantizedBase();
         if (q == null) {
             return;
         }
-        Linear dense = q.toLinear(manager);
+        Module dense = q.toFloatLayer(manager);
         replaceChild(BASE_LAYER, dense);
         base = dense;
         q.closeWeight();

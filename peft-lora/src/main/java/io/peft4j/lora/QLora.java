@@ -1,6 +1,7 @@
 package io.peft4j.lora;
 
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.nn.Conv1D;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.quant.ModelQuantizer;
 import io.peft4j.core.quant.QuantizationConfig;
@@ -66,7 +67,7 @@ public final class QLora {
      */
     static LoraPlan quantizeIfRecorded(PeftModel model, LoraPlan plan) {
         QuantizationConfig q = plan.config.quantization();
-        boolean floatTargets = plan.targets.stream().anyMatch(t -> t.module instanceof Linear);
+        boolean floatTargets = plan.targets.stream().anyMatch(t -> t.module instanceof Linear || t.module instanceof Conv1D);
         if (q == null || !floatTargets) {
             return plan;
         }

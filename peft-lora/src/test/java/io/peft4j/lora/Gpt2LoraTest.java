@@ -154,6 +154,61 @@ class Gpt2LoraTest {
         }
     }
 
+    /**
+     * QLoRA on GPT-2 (all-linear): every Conv1D projection becomes a 4-bit layer (transformers'
+     * bitsandbytes integration quantizes Conv1D too), the head stays the tied embedding; merging with
+     * DEQUANTIZE gives Conv1D layers again, [in, out] as in the checkpoint, holding
+     * {@code dequant(W)^T + scaling (B A)^T}, and the same logits as the unmerged adapter (1e-5: float32
+     * sums over 8 to 32 products of order-1 values).
+     */
+    @Test
+    void qloraQuantizesTheConv1DProjectionsAndMergesBackToConv1D() {
+        Compute.seed(8);
+        try (PeftModel model = Gpt2.randomCausalLm(CONFIG, "random-gpt2"); NDManager m = model.manager().newSubManager()) {
+            QLora.wrap(model, LoraConfig.builder().r(R).loraAlpha(ALPHA).allLinear().initLoraWeights(InitLoraWeights.RANDOM)
+                    .build(), io.peft4j.core.quant.QuantizationConfig.nf4());
+            Set<String> quantized = new TreeSet<>();
+            for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+                if (e.getValue() instanceof io.peft4j.core.quant.QuantizedLinear) {
+                    quantized.add(e.getKey());
+                }
+            }
+            Set<String> want = new TreeSet<>();
+            for (int l = 0; l < 2; l++) {
+                for (String p : new String[] {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"}) {
+                    want.add("transformer.h." + l + "." + p + ".base_layer");
+                }
+            }
+            assertEquals(want, quantized);
+            LoraLinear layer = (LoraLinear) model.module(C_ATTN);
+            double[] deq = doubles(((io.peft4j.core.quant.QuantizedLinear) layer.base()).dequantizedWeight(m).toFloatArray());
+            double[] a = doubles(layer.loraA("default").toFloatArray());
+            double[] bb = doubles(layer.loraB("default").toFloatArray());
+            float[] unmerged = logits(model, m);
+
+            LoraModel.of(model).mergeAndUnload(QuantizedMerge.DEQUANTIZE);
+            Module merged = model.module(C_ATTN);
+            assertTrue(merged instanceof Conv1D, "merged back to " + merged.getClass().getSimpleName());
+            float[] stored = ((Conv1D) merged).weight().toFloatArray();
+            int in = 8;
+            int out = 24;
+            double scaling = ALPHA / R;
+            for (int i = 0; i < in; i++) {
+                for (int o = 0; o < out; o++) {
+                    double ba = 0;
+                    for (int k = 0; k < R; k++) {
+                        ba += bb[o * R + k] * a[k * in + i];
+                    }
+                    assertEquals(deq[o * in + i] + scaling * ba, stored[i * out + o], 1e-6, "merged c_attn [" + i + ", " + o + "]");
+                }
+            }
+            float[] after = logits(model, m);
+            for (int i = 0; i < unmerged.length; i++) {
+                assertEquals(unmerged[i], after[i], 1e-5, "logit " + i + ": merged vs unmerged");
+            }
+        }
+    }
+
     /** Greedy ids with the cache: the same through the unmerged adapter and after merging it (logits agree to 1e-5 above). */
     @Test
     void generationWithTheUnmergedAndTheMergedAdapterGivesTheSameIds() {

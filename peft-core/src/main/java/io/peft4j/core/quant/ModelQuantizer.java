@@ -2,7 +2,9 @@ package io.peft4j.core.quant;
 
 import ai.djl.nn.Parameter;
 
+import io.peft4j.core.nn.Conv1D;
 import io.peft4j.core.nn.Linear;
+import io.peft4j.core.nn.LinearModule;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleTree;
 
@@ -29,16 +31,16 @@ public final class ModelQuantizer {
     public static List<String> quantizeLinears(ModuleTree tree, QuantizationConfig config, Predicate<String> include) {
         List<String> names = new ArrayList<>();
         for (Map.Entry<String, Module> e : tree.namedModules().entrySet()) {
-            if (e.getValue() instanceof Linear && include.test(e.getKey()) && !config.skips(e.getKey())) {
+            if (quantizable(e.getValue()) && include.test(e.getKey()) && !config.skips(e.getKey())) {
                 names.add(e.getKey());
             }
         }
         long before = tree.weightBytes();
         for (String name : names) {
-            Linear linear = (Linear) tree.module(name);
-            QuantizedLinear q = QuantizedLinear.quantize(linear, config, tree.manager(), name);
+            LinearModule layer = (LinearModule) tree.module(name);
+            QuantizedLinear q = QuantizedLinear.quantize(layer, config, tree.manager(), name);
             tree.replaceModule(name, q);
-            linear.parameters().values().forEach(Parameter::close);
+            layer.parameters().values().forEach(Parameter::close);
         }
         LOG.info("Quantized {} linear layers to {}: model weights {} -> {} bytes", names.size(), config, before,
                 tree.weightBytes());
@@ -54,14 +56,22 @@ public final class ModelQuantizer {
     public static BiConsumer<String, Module> whileLoading(ModuleTree tree, QuantizationConfig config,
             Predicate<String> include, List<String> quantized) {
         return (name, module) -> {
-            if (module instanceof Linear && include.test(name) && !config.skips(name)) {
-                Linear linear = (Linear) module;
-                QuantizedLinear q = QuantizedLinear.quantize(linear, config, tree.manager(), name);
+            if (quantizable(module) && include.test(name) && !config.skips(name)) {
+                LinearModule layer = (LinearModule) module;
+                QuantizedLinear q = QuantizedLinear.quantize(layer, config, tree.manager(), name);
                 tree.replaceModule(name, q);
-                linear.parameters().values().forEach(Parameter::close);
+                layer.parameters().values().forEach(Parameter::close);
                 quantized.add(name);
             }
         };
+    }
+
+    /**
+     * Linear layers in either storage: {@link Linear} and GPT-2's {@link Conv1D} (which transformers'
+     * bitsandbytes integration also quantizes).
+     */
+    private static boolean quantizable(Module m) {
+        return m instanceof Linear || m instanceof Conv1D;
     }
 
     /** Quantizes every linear layer the config does not skip. */
@@ -80,12 +90,12 @@ public final class ModelQuantizer {
         return out;
     }
 
-    /** Replaces every quantized layer by a float32 {@link Linear} with its dequantized weight; returns their names. */
+    /** Replaces every quantized layer by the float32 layer it stands for (see {@link QuantizedLinear#toFloatLayer}); returns their names. */
     public static List<String> dequantizeAll(ModuleTree tree) {
         List<String> names = quantizedLayers(tree);
         for (String name : names) {
             QuantizedLinear q = (QuantizedLinear) tree.module(name);
-            tree.replaceModule(name, q.toLinear(tree.manager()));
+            tree.replaceModule(name, q.toFloatLayer(tree.manager()));
             q.closeWeight();
             q.parameters().values().forEach(Parameter::close);
         }

@@ -10,6 +10,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
 
+import io.peft4j.core.nn.Conv1D;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.LinearModule;
 import io.peft4j.core.ops.NativeOps;
@@ -22,6 +23,12 @@ import io.peft4j.core.ops.NativeOps;
  */
 public final class QuantizedLinear extends LinearModule {
     private final QuantizationConfig config;
+    /**
+     * Whether the layer replaced a {@link Conv1D} (GPT-2): the codes hold the {@code [out, in]}
+     * transpose, as transformers' bitsandbytes integration stores a quantized Conv1D, and
+     * dequantizing back gives a Conv1D again so that a merged model keeps its checkpoint layout.
+     */
+    private boolean fromConv1D;
     private QuantizedTensor weight;
     /** Byte-to-values table of the code, kept beside the codes so forward needs no host round trip. */
     private NDArray pairs;
@@ -37,10 +44,39 @@ public final class QuantizedLinear extends LinearModule {
     /** Quantizes a linear layer's weight; the bias is copied. The given layer is left as it was. */
     public static QuantizedLinear quantize(Linear linear, QuantizationConfig config, NDManager manager, String name) {
         QuantizedTensor q = Quantization.quantize(linear.weight(), config, manager, name + ".weight");
-        QuantizedLinear out = new QuantizedLinear(linear.inFeatures(), linear.outFeatures(), linear.hasBias(), config);
+        return around(q, linear, config, false);
+    }
+
+    /**
+     * Quantizes a {@link Conv1D}'s weight as an {@code [out, in]} matrix (its transpose, made for this
+     * call and freed); the bias is copied. The given layer is left as it was.
+     */
+    public static QuantizedLinear quantize(Conv1D conv, QuantizationConfig config, NDManager manager, String name) {
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray w = conv.readWeight(scratch);
+            return around(Quantization.quantize(w, config, manager, name + ".weight"), conv, config, true);
+        }
+    }
+
+    /** Quantizes a {@link Linear} or a {@link Conv1D}; anything else is an error naming the layer. */
+    public static QuantizedLinear quantize(LinearModule layer, QuantizationConfig config, NDManager manager, String name) {
+        if (layer instanceof Linear) {
+            return quantize((Linear) layer, config, manager, name);
+        }
+        if (layer instanceof Conv1D) {
+            return quantize((Conv1D) layer, config, manager, name);
+        }
+        throw new IllegalArgumentException(name + " is a " + layer.getClass().getSimpleName()
+                + "; only Linear and Conv1D layers can be quantized");
+    }
+
+    private static QuantizedLinear around(QuantizedTensor q, LinearModule source, QuantizationConfig config,
+            boolean fromConv1D) {
+        QuantizedLinear out = new QuantizedLinear(source.inFeatures(), source.outFeatures(), source.hasBias(), config);
         out.setWeight(q);
-        if (linear.hasBias()) {
-            out.setParameterArray("bias", linear.bias().duplicate());
+        out.fromConv1D = fromConv1D;
+        if (source.hasBias()) {
+            out.setParameterArray("bias", source.bias().duplicate());
         }
         return out;
     }
@@ -102,6 +138,28 @@ public final class QuantizedLinear extends LinearModule {
             linear.setParameterArray("bias", bias().duplicate());
         }
         return linear;
+    }
+
+    /**
+     * The float32 layer this one stands for: a {@link Conv1D} (weight stored {@code [in, out]}) when it
+     * replaced one, else a {@link Linear}; the dequantized weight and a copy of the bias.
+     */
+    public LinearModule toFloatLayer(NDManager manager) {
+        if (!fromConv1D) {
+            return toLinear(manager);
+        }
+        Conv1D conv = new Conv1D(inFeatures(), outFeatures());
+        NDArray w = dequantizedWeight(manager);
+        NDArray stored = w.transpose().toType(DataType.FLOAT32, true);
+        w.close();
+        conv.setParameterArray("weight", stored);
+        conv.setParameterArray("bias", bias().duplicate());
+        return conv;
+    }
+
+    /** Whether this layer replaced a {@link Conv1D}. */
+    public boolean replacedConv1D() {
+        return fromConv1D;
     }
 
     @Override

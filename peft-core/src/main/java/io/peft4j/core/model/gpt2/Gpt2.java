@@ -5,10 +5,14 @@ import ai.djl.ndarray.NDManager;
 import io.peft4j.core.Compute;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.model.DecoderLoadOptions;
+
 import io.peft4j.core.nn.WeightLoader;
+import io.peft4j.core.quant.ModelQuantizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Builds GPT-2 causal LMs ({@code GPT2LMHeadModel}) from transformers directories: the entry point for loading one. */
 public final class Gpt2 {
@@ -26,8 +30,9 @@ public final class Gpt2 {
 
     /**
      * As {@link #causalLm(Path, String)}, with the frozen layer weights ({@code Conv1D} projections and
-     * embeddings) held in {@code options.frozenWeights()}. Quantizing at load is refused: GPT-2's
-     * projections are {@code Conv1D} layers, which peft4j's quantizer (linear layers) does not take.
+     * embeddings) held in {@code options.frozenWeights()}; with {@code options.quantization()} every
+     * {@code Conv1D} projection is quantized (as its {@code [out, in]} transpose, as transformers'
+     * bitsandbytes integration does) as soon as it is read.
      */
     public static PeftModel causalLm(Path dir, String baseModelName, DecoderLoadOptions options) throws IOException {
         return causalLm(Gpt2Checkpoint.read(dir), baseModelName, options);
@@ -38,16 +43,14 @@ public final class Gpt2 {
     }
 
     public static PeftModel causalLm(Gpt2Checkpoint ckpt, String baseModelName, DecoderLoadOptions options) {
-        if (options.quantization() != null) {
-            throw new IllegalArgumentException(ckpt.source() + ": " + options + " asks to quantize, but GPT-2's projections"
-                    + " are Conv1D layers, which peft4j does not quantize; load GPT-2 with FLOAT32 or FLOAT16 weights");
-        }
         NDManager manager = Compute.newManager();
         try {
             GPT2LMHeadModel model = new GPT2LMHeadModel(ckpt.config());
             PeftModel tree = new PeftModel(model, manager, baseModelName, Gpt2Config.ARCHITECTURE, FAMILY);
+            List<String> quantized = new ArrayList<>();
             WeightLoader.load(tree, ckpt.tensors(), "", ckpt.source(), name -> false, options.frozenWeights(),
-                    (path, module) -> { });
+                    options.quantization() == null ? (path, module) -> { }
+                            : ModelQuantizer.whileLoading(tree, options.quantization(), path -> true, quantized));
             if (ckpt.config().tieWordEmbeddings()) {
                 model.tieWeights();
             }

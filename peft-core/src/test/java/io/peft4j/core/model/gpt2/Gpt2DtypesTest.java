@@ -16,7 +16,9 @@ import io.peft4j.core.io.ShardedSafeTensors;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.model.DecoderLoadOptions;
 import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.quant.QuantType;
 import io.peft4j.core.quant.QuantizationConfig;
+import io.peft4j.core.quant.QuantizedLinear;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,17 +69,94 @@ class Gpt2DtypesTest {
         }
     }
 
+    /** The NF4 values as published with QLoRA (bitsandbytes' get_4bit_type("nf4")). */
+    private static final double[] NF4 = {
+        -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+        -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+        0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+        0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0};
+
+    /**
+     * Quantizing at load turns each Conv1D into a 4-bit layer holding its {@code [out, in]} transpose, as
+     * transformers' bitsandbytes integration does. Reference: the test's own NF4 of each transposed
+     * weight (blocks of 64 in row-major order, absmax scaling, nearest published code value, no double
+     * quantization), transposed back, through ReferenceGpt2's float64 forward. Tolerance as above (2e-4):
+     * the dequantized values agree to float32 rounding, the rest is float32 arithmetic.
+     */
     @Test
-    void quantizingAtLoadAndBitsandbytesDirectoriesAreRefusedForGpt2() throws Exception {
+    void quantizingAtLoadQuantizesTheConv1DProjections() throws Exception {
+        Gpt2Config c = Gpt2Config.builder().vocabSize(32).nPositions(16).nEmbd(16).nLayer(2).nHead(2).build();
+        RandomGpt2Directory written = RandomGpt2Directory.write(dir, c, 32, false, false, 0);
+        Map<String, double[]> want = new LinkedHashMap<>(written.weights);
+        int conv = 0;
+        for (Map.Entry<String, double[]> e : want.entrySet()) {
+            String k = e.getKey();
+            if (k.endsWith("c_attn.weight") || k.endsWith("c_proj.weight") || k.endsWith("c_fc.weight")) {
+                long[] shape = Gpt2Checkpoint.expectedShapes(c).get(k);
+                e.setValue(nf4RoundTripOfTranspose(e.getValue(), (int) shape[0], (int) shape[1]));
+                conv++;
+            }
+        }
+        assertEquals(8, conv, "four Conv1D projections per block");
+        QuantizationConfig nf4 = QuantizationConfig.builder().type(QuantType.NF4).doubleQuant(false).build();
+        try (PeftModel model = Gpt2.causalLm(dir, "gpt2-nf4", DecoderLoadOptions.builder().quantization(nf4).build());
+                NDManager m = model.manager().newSubManager()) {
+            assertTrue(model.namedModules().get("transformer.h.1.mlp.c_fc") instanceof QuantizedLinear);
+            assertTrue(((QuantizedLinear) model.namedModules().get("transformer.h.0.attn.c_attn")).replacedConv1D());
+            ForwardContext ctx = ForwardContext.builder().inputIds(m.create(IDS, new Shape(1, IDS.length))).build();
+            float[] got = ((GPT2LMHeadModel) model.root()).logits(new ParameterStore(m, false), ctx, false).logits().toFloatArray();
+            double[][] ref = ReferenceGpt2.logits(c, want, IDS);
+            for (int t = 0; t < IDS.length; t++) {
+                for (int v = 0; v < c.vocabSize(); v++) {
+                    assertEquals(ref[t][v], got[t * c.vocabSize() + v], TOLERANCE, "position " + t + " logit " + v);
+                }
+            }
+        }
+    }
+
+    @Test
+    void bitsandbytesGpt2DirectoriesAreRefused() throws Exception {
         Gpt2Config c = Gpt2Config.builder().vocabSize(32).nPositions(16).nEmbd(8).nLayer(1).nHead(2).build();
         RandomGpt2Directory.write(dir, c, 32, false, false, 0);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Gpt2.causalLm(dir, "gpt2",
-                DecoderLoadOptions.builder().quantization(QuantizationConfig.nf4()).build()));
-        assertTrue(e.getMessage().contains("Conv1D"), e.getMessage());
         String config = Files.readString(dir.resolve("config.json"));
         Files.writeString(dir.resolve("config.json"), config.replaceFirst("\\{", "{\"quantization_config\": {\"load_in_4bit\": true},"));
-        e = assertThrows(IllegalArgumentException.class, () -> Gpt2.causalLm(dir, "gpt2"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Gpt2.causalLm(dir, "gpt2"));
         assertTrue(e.getMessage().contains("config.json: quantization_config"), e.getMessage());
+    }
+
+    /** NF4 of {@code w^T} ({@code w} is {@code [in, out]}), dequantized and transposed back to {@code [in, out]}. */
+    private static double[] nf4RoundTripOfTranspose(double[] w, int in, int out) {
+        double[] t = new double[w.length];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                t[o * in + i] = (float) w[i * out + o];
+            }
+        }
+        double[] deq = new double[t.length];
+        for (int b = 0; b < t.length; b += 64) {
+            int end = Math.min(t.length, b + 64);
+            double absmax = 0;
+            for (int j = b; j < end; j++) {
+                absmax = Math.max(absmax, Math.abs(t[j]));
+            }
+            for (int j = b; j < end; j++) {
+                double x = t[j] / absmax;
+                int best = 0;
+                for (int k = 1; k < NF4.length; k++) {
+                    if (Math.abs(x - NF4[k]) < Math.abs(x - NF4[best])) {
+                        best = k;
+                    }
+                }
+                deq[j] = NF4[best] * (float) absmax;
+            }
+        }
+        double[] back = new double[w.length];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                back[i * out + o] = deq[o * in + i];
+            }
+        }
+        return back;
     }
 
     /** A float32 weight beyond float16's range (65504) asked for in float16 is an error naming it, not an infinity. */
