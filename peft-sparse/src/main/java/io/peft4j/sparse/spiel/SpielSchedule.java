@@ -43,7 +43,6 @@ public final class SpielSchedule implements TrainerCallback {
     private final String adapter;
     private final SpielConfig config;
     private final long totalSteps;
-    private final Random random;
     /** SpIEL-AG: candidate positions and their summed gradients, per layer path, during a window. */
     private final Map<String, long[]> candidates = new HashMap<>();
     private final Map<String, float[]> gradientSums = new HashMap<>();
@@ -57,7 +56,6 @@ public final class SpielSchedule implements TrainerCallback {
         this.adapter = spiel.active();
         this.config = spiel.config(adapter);
         this.totalSteps = totalSteps;
-        this.random = new Random(config.seed() + 1);
     }
 
     /** The schedule of the model's active SpIEL adapter over a run of {@code totalSteps} optimizer steps. */
@@ -95,7 +93,9 @@ public final class SpielSchedule implements TrainerCallback {
         NDManager step = s.manager();
         for (Map.Entry<String, SpielLinear> e : spiel.layersOf(adapter).entrySet()) {
             SpielLinear l = e.getValue();
-            long[] cand = candidates.computeIfAbsent(e.getKey(), p -> drawCandidates(l));
+            long round = s.step() / config.reselectionSteps();
+            long[] cand = candidates.computeIfAbsent(e.getKey(), p -> drawCandidates(l, new Random(
+                    java.util.Objects.hash(config.seed(), round, p))));
             gradientSums.computeIfAbsent(e.getKey(), p -> new float[cand.length]);
             NDArray probe = step.zeros(new ai.djl.ndarray.types.Shape(cand.length));
             probe.setRequiresGradient(true);
@@ -104,8 +104,11 @@ public final class SpielSchedule implements TrainerCallback {
         }
     }
 
-    /** Up to {@code k} inactive positions drawn uniformly, ascending. */
-    private long[] drawCandidates(SpielLinear l) {
+    /**
+     * Up to {@code k} inactive positions drawn uniformly, ascending. The generator is seeded by the
+     * config's seed, the reselection round and the layer, so a resumed run draws what the straight run drew.
+     */
+    private long[] drawCandidates(SpielLinear l, Random random) {
         long[] active = l.indicesOf(adapter).toLongArray();
         java.util.Set<Long> taken = new java.util.HashSet<>();
         for (long p : active) {
