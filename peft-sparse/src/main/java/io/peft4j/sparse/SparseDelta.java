@@ -76,9 +76,25 @@ public final class SparseDelta {
 
     /** A delta from arrays of indices (any integer type, flat) and float values, copied to the host. */
     public static SparseDelta of(String name, long[] shape, NDArray indices, NDArray values) {
-        long[] idx = indices.toType(DataType.INT64, false).toLongArray();
-        float[] val = values.toType(DataType.FLOAT32, false).toFloatArray();
-        return of(name, shape, idx, val);
+        return of(name, shape, longs(indices), floats(values));
+    }
+
+    private static long[] longs(NDArray a) {
+        if (a.getDataType() == DataType.INT64) {
+            return a.toLongArray();
+        }
+        try (NDArray c = a.toType(DataType.INT64, true)) {
+            return c.toLongArray();
+        }
+    }
+
+    private static float[] floats(NDArray a) {
+        if (a.getDataType() == DataType.FLOAT32) {
+            return a.toFloatArray();
+        }
+        try (NDArray c = a.toType(DataType.FLOAT32, true)) {
+            return c.toFloatArray();
+        }
     }
 
     /** An empty delta (no positions) of a tensor. */

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.Tensor;
+import io.peft4j.core.testing.Memory;
 import io.peft4j.core.testing.TinyBert;
 import io.peft4j.core.train.StepContext;
 import io.peft4j.core.train.Trainer;
@@ -25,7 +26,8 @@ import java.util.Set;
 /**
  * SpIEL training on TinyBert (2 layers, hidden 32): the base forward at initialisation, the exact
  * density after every drop/regrow for both growth criteria, regrown values starting at 0 with zero
- * AdamW moments, and optimizer memory proportional to the density.
+ * AdamW moments, native arrays flat across reselections, and optimizer memory proportional to the
+ * density.
  */
 class SpielTrainingTest {
     static final Batches DATA = TinyBert.task(32, 9);
@@ -45,13 +47,17 @@ class SpielTrainingTest {
     }
 
     static void train(PeftModel m, int epochs, TrainerCallback... more) {
+        trainer(m, epochs, more).fit(DATA, null);
+    }
+
+    static Trainer trainer(PeftModel m, int epochs, TrainerCallback... more) {
         TrainingConfig cfg = TrainingConfig.builder().epochs(epochs).batchSize(4).learningRate(1e-2f)
                 .weightDecay(0.01f).progressBar(false).build();
         Trainer t = new Trainer(m, cfg).addCallback(SpielSchedule.of(m, (long) epochs * STEPS_PER_EPOCH));
         for (TrainerCallback c : more) {
             t.addCallback(c);
         }
-        t.fit(DATA, null);
+        return t;
     }
 
     @Test
@@ -86,7 +92,15 @@ class SpielTrainingTest {
             long budget = Math.round(0.05 * targeted);
             assertEquals(budget, spiel.trainableValues());
             ReselectionCheck check = new ReselectionCheck(spiel, budget);
-            train(m, 2, check);
+            int[] arrays = new int[2];
+            trainer(m, 2, check).onStep(step -> {
+                if (step == 4 || step == 14) {
+                    arrays[step == 4 ? 0 : 1] = Memory.managedArrays(m.manager());
+                }
+            }).fit(DATA, null);
+            // Five reselections between them, and the arrays the model's manager holds stay the same.
+            assertTrue(arrays[0] > 0);
+            assertEquals(arrays[0], arrays[1], "managed arrays after step 4 vs step 14");
             assertTrue(check.reselections >= 5, "reselections seen: " + check.reselections);
             assertTrue(check.moved > 0, "some values moved");
             assertEquals(budget, spiel.trainableValues());
