@@ -47,8 +47,7 @@ public final class SpielSchedule implements TrainerCallback {
     private final Map<String, long[]> candidates = new HashMap<>();
     private final Map<String, float[]> gradientSums = new HashMap<>();
     /** SpIEL-MA: row and column accumulators per layer path. */
-    private final Map<String, float[]> rows = new HashMap<>();
-    private final Map<String, float[]> cols = new HashMap<>();
+    private final Map<String, Sm3Accumulators> sm3 = new HashMap<>();
     private final Map<String, NDArray> probes = new HashMap<>();
 
     private SpielSchedule(PeftModel model, long totalSteps) {
@@ -132,12 +131,15 @@ public final class SpielSchedule implements TrainerCallback {
     public void afterBackward(StepContext s) {
         Map<String, SpielLinear> layers = spiel.layersOf(adapter);
         for (Map.Entry<String, NDArray> e : probes.entrySet()) {
+            layers.get(e.getKey()).clearProbe(adapter);
+            if (!e.getValue().hasGradient()) {
+                continue;   // a layer the forward did not use (e.g. an unused pooler): no gradient, no growth signal
+            }
             float[] g = e.getValue().getGradient().toFloatArray();
             float[] sum = gradientSums.get(e.getKey());
             for (int i = 0; i < g.length; i++) {
                 sum[i] += g[i];
             }
-            layers.get(e.getKey()).clearProbe(adapter);
         }
         probes.clear();
         if (config.selectionAlgorithm() == SpielConfig.SelectionAlgorithm.SM3) {
@@ -155,21 +157,8 @@ public final class SpielSchedule implements TrainerCallback {
     }
 
     private void updateSm3(String path, SpielLinear l, float[] g) {
-        int in = (int) l.base().inFeatures();
-        float[] r = rows.computeIfAbsent(path, p -> new float[(int) l.base().outFeatures()]);
-        float[] c = cols.computeIfAbsent(path, p -> new float[in]);
-        long[] idx = l.indicesOf(adapter).toLongArray();
-        float[] nr = r.clone();
-        float[] nc = c.clone();
-        for (int k = 0; k < idx.length; k++) {
-            int i = (int) (idx[k] / in);
-            int j = (int) (idx[k] % in);
-            float nu = Math.min(r[i], c[j]) + g[k] * g[k];
-            nr[i] = Math.max(nr[i], nu);
-            nc[j] = Math.max(nc[j], nu);
-        }
-        System.arraycopy(nr, 0, r, 0, r.length);
-        System.arraycopy(nc, 0, c, 0, c.length);
+        sm3.computeIfAbsent(path, p -> new Sm3Accumulators((int) l.base().outFeatures(), (int) l.base().inFeatures()))
+                .update(l.indicesOf(adapter).toLongArray(), g);
     }
 
     private String valuesName(String path) {
@@ -201,14 +190,13 @@ public final class SpielSchedule implements TrainerCallback {
                     scores[i] = Math.abs(sum[i]);
                 }
             } else {
-                int in = (int) l.base().inFeatures();
-                float[] r = rows.getOrDefault(path, new float[(int) l.base().outFeatures()]);
-                float[] c = cols.getOrDefault(path, new float[in]);
+                Sm3Accumulators acc = sm3.computeIfAbsent(path,
+                        p -> new Sm3Accumulators((int) l.base().outFeatures(), (int) l.base().inFeatures()));
                 cand = new long[Math.toIntExact(l.numel())];
                 scores = new float[cand.length];
                 for (int p = 0; p < cand.length; p++) {
                     cand[p] = p;
-                    scores[p] = Math.min(r[p / in], c[p % in]);
+                    scores[p] = acc.score(p);
                 }
             }
             Reselection change = Reselection.choose(l.valuesOf(adapter).toFloatArray(), active, cand, scores, n);
@@ -231,8 +219,10 @@ public final class SpielSchedule implements TrainerCallback {
         spiel.layersOf(adapter).forEach((path, l) -> t.put("indices." + path, longs(l.indicesOf(adapter).toLongArray())));
         candidates.forEach((p, c) -> t.put("candidates." + p, longs(c)));
         gradientSums.forEach((p, g) -> t.put("gradient_sums." + p, Tensor.ofFloats(g, g.length)));
-        rows.forEach((p, r) -> t.put("rows." + p, Tensor.ofFloats(r, r.length)));
-        cols.forEach((p, c) -> t.put("cols." + p, Tensor.ofFloats(c, c.length)));
+        sm3.forEach((p, a) -> {
+            t.put("rows." + p, Tensor.ofFloats(a.rows, a.rows.length));
+            t.put("cols." + p, Tensor.ofFloats(a.cols, a.cols.length));
+        });
         return CheckpointState.of(t, null);
     }
 
@@ -241,8 +231,9 @@ public final class SpielSchedule implements TrainerCallback {
         Map<String, SpielLinear> layers = spiel.layersOf(adapter);
         candidates.clear();
         gradientSums.clear();
-        rows.clear();
-        cols.clear();
+        sm3.clear();
+        Map<String, float[]> rows = new HashMap<>();
+        Map<String, float[]> cols = new HashMap<>();
         for (Map.Entry<String, Tensor> e : state.tensors().entrySet()) {
             String key = e.getKey();
             String path = key.substring(key.indexOf('.') + 1);
@@ -267,6 +258,7 @@ public final class SpielSchedule implements TrainerCallback {
                 cols.put(path, t.toFloatArray());
             }
         }
+        rows.forEach((p, r) -> sm3.put(p, new Sm3Accumulators(r, cols.get(p))));
     }
 
     private static Tensor longs(long[] v) {

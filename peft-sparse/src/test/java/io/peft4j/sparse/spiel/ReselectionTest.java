@@ -61,4 +61,21 @@ class ReselectionTest {
         java.util.Arrays.sort(sorted);
         assertArrayEquals(new long[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, sorted, "k = n draws every position once");
     }
+
+    @Test
+    void sm3AccumulatorsFollowTheRowAndColumnMaxima() {
+        // A [2, 3] weight with active positions 0 = (0, 0) and 4 = (1, 1).
+        Sm3Accumulators a = new Sm3Accumulators(2, 3);
+        a.update(new long[] {0, 4}, new float[] {2f, 3f});
+        // nu(0,0) = min(0, 0) + 4 = 4, nu(1,1) = 0 + 9 = 9: rows {4, 9}, cols {4, 9, 0}.
+        assertArrayEquals(new float[] {4f, 9f}, a.rows, 0f);
+        assertArrayEquals(new float[] {4f, 9f, 0f}, a.cols, 0f);
+        assertEquals(4f, a.score(1), 0f, "(0, 1): min(4, 9)");
+        assertEquals(4f, a.score(3), 0f, "(1, 0): min(9, 4)");
+        assertEquals(0f, a.score(5), 0f, "(1, 2): min(9, 0)");
+        a.update(new long[] {0, 4}, new float[] {1f, -1f});
+        // nu(0,0) = min(4, 4) + 1 = 5, nu(1,1) = min(9, 9) + 1 = 10.
+        assertArrayEquals(new float[] {5f, 10f}, a.rows, 0f);
+        assertArrayEquals(new float[] {5f, 10f, 0f}, a.cols, 0f);
+    }
 }
