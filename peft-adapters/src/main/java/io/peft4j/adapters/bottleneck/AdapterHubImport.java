@@ -42,18 +42,8 @@ public final class AdapterHubImport {
 
     private AdapterHubImport() {}
 
-    /** The adapter's name and config as AdapterHub saved them. */
-    public static final class Saved {
-        public final String name;
-        public final BottleneckConfig config;
-        public final long hiddenSize;
-
-        Saved(String name, BottleneckConfig config, long hiddenSize) {
-            this.name = name;
-            this.config = config;
-            this.hiddenSize = hiddenSize;
-        }
-    }
+    /** The adapter's name, config and the model's hidden size as AdapterHub saved them ({@code hiddenSize} -1 when absent). */
+    public record Saved(String name, BottleneckConfig config, long hiddenSize) {}
 
     /** Reads AdapterHub's {@code adapter_config.json}; the config is refused when it is not a supported bottleneck adapter. */
     public static Saved readConfig(Path dir) throws IOException {
@@ -102,18 +92,17 @@ public final class AdapterHubImport {
             throw new IOException(dir + ": no " + WEIGHTS_FILE);
         }
         BottleneckModel bottleneck = BottleneckModel.of(model);
-        List<String> places = bottleneck.places(saved.config);
-        long hidden = model.module(places.get(0)).child("dense") instanceof io.peft4j.core.nn.LinearLayer
-                ? ((io.peft4j.core.nn.LinearLayer) model.module(places.get(0)).child("dense")).outFeatures() : -1;
-        if (saved.hiddenSize > 0 && saved.hiddenSize != hidden) {
+        List<String> places = bottleneck.places(saved.config());
+        long hidden = BottleneckModel.hiddenSize(model.module(places.get(0)));
+        if (saved.hiddenSize() > 0 && saved.hiddenSize() != hidden) {
             throw new IllegalArgumentException(dir + ": the adapter was made for a model with hidden size "
-                    + saved.hiddenSize + " (" + saved.config.baseModelNameOrPath() + "), but " + model.architecture()
+                    + saved.hiddenSize() + " (" + saved.config().baseModelNameOrPath() + "), but " + model.architecture()
                     + " (" + model.baseModelName() + ") has hidden size " + hidden);
         }
         Map<String, Tensor> tensors = toPeft4jKeys(SafeTensors.read(weights).tensors(), places, saved, weights);
-        String name = model.adapters().containsKey(saved.name) || !saved.name.matches("[A-Za-z0-9_\\-]+")
-                ? BottleneckModel.DEFAULT_ADAPTER : saved.name;
-        BottleneckConfig config = saved.config.toBuilder().inferenceMode(!trainable).build();
+        String name = model.adapters().containsKey(saved.name()) || !saved.name().matches("[A-Za-z0-9_\\-]+")
+                ? BottleneckModel.DEFAULT_ADAPTER : saved.name();
+        BottleneckConfig config = saved.config().toBuilder().inferenceMode(!trainable).build();
         try {
             bottleneck.loadAdapter(config, tensors, name);
         } catch (IllegalArgumentException e) {
@@ -130,13 +119,13 @@ public final class AdapterHubImport {
             int i = p.indexOf("encoder.layer.");
             placeBySuffix.put(i < 0 ? p : p.substring(i), p);
         }
-        boolean lnBefore = saved.config.lnBefore();
+        boolean lnBefore = saved.config().lnBefore();
         Map<String, Tensor> out = new LinkedHashMap<>();
         TreeSet<String> unknown = new TreeSet<>();
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Matcher m = KEY.matcher(e.getKey());
             String place = m.matches() ? placeBySuffix.get(m.group(1)) : null;
-            if (place == null || !m.group(2).equals(saved.name)) {
+            if (place == null || !m.group(2).equals(saved.name())) {
                 unknown.add(e.getKey());
                 continue;
             }
@@ -154,7 +143,7 @@ public final class AdapterHubImport {
             out.put(HfKeys.saved(place + "." + savedPart), e.getValue());
         }
         if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException(file + ": tensors that are not parts of bottleneck adapter '" + saved.name
+            throw new IllegalArgumentException(file + ": tensors that are not parts of bottleneck adapter '" + saved.name()
                     + "' at this model's places (" + places.size() + " places, e.g. " + places.get(0) + "): "
                     + Arrays.toString(unknown.stream().limit(8).toArray()) + (unknown.size() > 8 ? " and "
                     + (unknown.size() - 8) + " more" : ""));

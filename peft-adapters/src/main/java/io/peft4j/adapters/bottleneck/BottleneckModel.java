@@ -8,6 +8,7 @@ import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.model.TransformerLayer;
 import io.peft4j.core.model.bert.BertResidualOutput;
+import io.peft4j.core.nn.LinearLayer;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.NamedParameter;
 import io.peft4j.core.strategy.AdapterFiles;
@@ -147,9 +148,9 @@ public final class BottleneckModel {
         return path;
     }
 
-    private static long hiddenSize(Module m) {
-        Module dense = m.child("dense");
-        return ((io.peft4j.core.nn.Linear) dense).outFeatures();
+    /** The hidden size at a place: the width of its {@code dense} output. */
+    static long hiddenSize(Module place) {
+        return ((LinearLayer) place.child("dense")).outFeatures();
     }
 
     /** Adds an adapter; the first one becomes active. On any error the model is unchanged. */
