@@ -271,4 +271,35 @@ class Ia3BertTest {
                     && !java.util.Arrays.equals(before.get(k), after.get(k))), "the scales trained");
         }
     }
+
+    @Test
+    void eachAdapterGivesItsOwnOutputAndDeletingRestoresTheBase() {
+        Batches data = TinyBert.task(4, 9);
+        try (PeftModel m = TinyBert.classifier(10, 0f)) {
+            float[] base = logits(m, data);
+            Ia3Model ia3 = Ia3Model.wrap(m, Ia3Config.builder().build());
+            ia3.addAdapter("keys", Ia3Config.builder().targetModules("key").feedforwardModules().build());
+            assertEquals("default", ia3.activeAdapter(), "the first adapter stays active");
+            for (Ia3Layer l : ia3.layers().values()) {
+                l.scale("default").set(pattern((int) l.vectorShape().size(), 0.5));
+                if (l.hasAdapter("keys")) {
+                    l.scale("keys").set(pattern((int) l.vectorShape().size(), 2.5));
+                }
+            }
+            float[] first = logits(m, data);
+            ia3.setAdapter("keys");
+            float[] second = logits(m, data);
+            assertFalse(java.util.Arrays.equals(first, second));
+            assertFalse(java.util.Arrays.equals(base, second));
+            for (String n : trainableNames(m)) {
+                assertTrue(n.endsWith(".ia3_l.keys") && n.contains(".key."), n);
+            }
+            ia3.deleteAdapter("keys");
+            assertEquals("default", ia3.activeAdapter());
+            assertArrayEquals(first, logits(m, data));
+            ia3.deleteAdapter("default");
+            assertTrue(m.module(KEY) instanceof Linear, "a layer without adapters is its base again");
+            assertArrayEquals(base, logits(m, data));
+        }
+    }
 }
