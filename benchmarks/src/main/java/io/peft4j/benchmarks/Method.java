@@ -1,5 +1,9 @@
 package io.peft4j.benchmarks;
 
+import io.peft4j.adapters.bottleneck.BottleneckConfig;
+import io.peft4j.adapters.bottleneck.BottleneckModel;
+import io.peft4j.adapters.ia3.Ia3Config;
+import io.peft4j.adapters.ia3.Ia3Model;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.strategy.AdapterFiles;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
@@ -28,7 +32,10 @@ enum Method {
     LORA_R16("LoRA r=16 (query, value)", 3e-3f),
     QLORA_NF4_R8("QLoRA r=8 (query, value), NF4 + double quant", 3e-3f),
     QLORA_INT8_R8("QLoRA r=8 (query, value), INT8 rows", 3e-3f),
-    SPIEL_AG("SpIEL-AG density 0.02 (every encoder linear)", 2e-3f);
+    SPIEL_AG("SpIEL-AG density 0.02 (every encoder linear)", 2e-3f),
+    IA3("IA3 (key, value, output.dense)", 1e-2f),
+    BOTTLENECK_PFEIFFER("bottleneck seq_bn (Pfeiffer), reduction 16", 3e-3f),
+    BOTTLENECK_HOULSBY("bottleneck double_seq_bn (Houlsby), reduction 16", 3e-3f);
 
     final String label;
     final float learningRate;
@@ -64,6 +71,16 @@ enum Method {
                 SpielModel spiel = SpielModel.wrap(model, SpielConfig.builder().density(0.02f)
                         .modulesToSave("classifier").taskType("SEQ_CLS").build());
                 return spiel::save;
+            }
+            case IA3: {
+                Ia3Model ia3 = Ia3Model.wrap(model, Ia3Config.builder().modulesToSave("classifier").taskType("SEQ_CLS").build());
+                return ia3::save;
+            }
+            case BOTTLENECK_PFEIFFER:
+            case BOTTLENECK_HOULSBY: {
+                BottleneckConfig.Builder b = this == BOTTLENECK_PFEIFFER ? BottleneckConfig.seqBn() : BottleneckConfig.doubleSeqBn();
+                BottleneckModel bn = BottleneckModel.wrap(model, b.modulesToSave("classifier").taskType("SEQ_CLS").build());
+                return bn::save;
             }
             default: {
                 int r = this == LORA_R4 ? 4 : this == LORA_R8 ? 8 : 16;

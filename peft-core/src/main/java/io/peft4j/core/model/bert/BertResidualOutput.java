@@ -25,6 +25,11 @@ public class BertResidualOutput extends Module {
         this.dropout = c.hiddenDropoutProb();
     }
 
+    /** The hidden dropout applied to {@code dense}'s output (for modules that take this one's place, e.g. bottleneck adapters). */
+    public float dropout() {
+        return dropout;
+    }
+
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray h = call(child("dense"), ps, inputs.get(0), training);
