@@ -162,25 +162,44 @@ public final class Tensor {
     }
 
     NDArray toFloat32NDArray(NDManager manager, long bf16ChunkElements) {
+        return toNDArray(manager, DataType.FLOAT32, bf16ChunkElements);
+    }
+
+    /**
+     * As {@link #toNDArray}, in {@code target} ({@link DataType#FLOAT32} or {@link DataType#FLOAT16}):
+     * the dtype a model holds a weight in, whatever dtype the file stores. Only this tensor is ever
+     * converted, straight into native memory, so loading a checkpoint never holds a second copy of it
+     * on the Java heap; a bfloat16 tensor never becomes a bfloat16 NDArray (DJL 0.35 aborts on one).
+     * Narrowing to float16 rounds to nearest (a value beyond float16's range 65504 becomes infinite).
+     */
+    public NDArray toNDArray(NDManager manager, DataType target) {
+        return toNDArray(manager, target, BF16_CHUNK_ELEMENTS);
+    }
+
+    NDArray toNDArray(NDManager manager, DataType target, long bf16ChunkElements) {
+        if (target != DataType.FLOAT32 && target != DataType.FLOAT16) {
+            throw new IllegalArgumentException(this + ": weights are held in FLOAT32 or FLOAT16, not " + target);
+        }
         if (dtype == DType.BF16) {
-            return bf16ToFloat32(manager, bf16ChunkElements);
+            return fromBf16(manager, target, bf16ChunkElements);
         }
         NDArray array = toNDArray(manager);
-        if (array.getDataType() == DataType.FLOAT32) {
+        if (array.getDataType() == target) {
             return array;
         }
         try (NDArray stored = array) {
-            return stored.toType(DataType.FLOAT32, false);
+            return stored.toType(target, false);
         }
     }
 
     /**
      * bfloat16 is the top half of a float32: widening is a shift, exact for every value. Done a chunk
-     * at a time into a preallocated result, so that neither the heap nor an index overflows at any size.
+     * at a time into a preallocated result (a float16 target is narrowed chunk by chunk), so that
+     * neither the heap nor an index overflows at any size and at most one chunk exists beside the result.
      */
-    private NDArray bf16ToFloat32(NDManager manager, long chunkElements) {
+    private NDArray fromBf16(NDManager manager, DataType target, long chunkElements) {
         long n = numel();
-        NDArray out = manager.zeros(new Shape(n), DataType.FLOAT32);
+        NDArray out = manager.zeros(new Shape(n), target);
         for (long from = 0; from < n; from += chunkElements) {
             int count = (int) Math.min(chunkElements, n - from);
             ByteBuffer src = bytes.slice(from * 2, count * 2);
@@ -189,8 +208,9 @@ public final class Tensor {
                 wide.putInt((src.getShort() & 0xFFFF) << 16);
             }
             wide.flip();
-            try (NDArray part = manager.create(wide, new Shape(count), DataType.FLOAT32)) {
-                out.set(new NDIndex("{}:{}", from, from + count), part);
+            try (NDManager scratch = manager.newSubManager()) {
+                NDArray part = scratch.create(wide, new Shape(count), DataType.FLOAT32);
+                out.set(new NDIndex("{}:{}", from, from + count), target == DataType.FLOAT32 ? part : part.toType(target, false));
             }
         }
         try (NDArray flat = out) {

@@ -10,13 +10,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Mixed-precision storage: the frozen weights of {@link Linear} and {@link Embedding} layers are kept in
+ * Mixed-precision storage: the frozen weights of {@link Linear}, {@link Conv1D} and {@link Embedding} layers are kept in
  * float16, which halves the memory they take at rest, while trainable parameters (and so the optimizer
  * state built from their gradients) stay float32. The layers compute in float32: each forward makes a
  * float32 copy of a float16 weight owned by the step (as PyTorch's autocast does), so results differ from
  * an all-float32 run only by the float16 rounding of the frozen weights.
  *
  * <p>Only a layer's {@code weight} changes dtype; biases, norms and quantized layers are left as they are.
+ * The same rule decides which weights a loader stores in float16 when a model is loaded with float16
+ * frozen weights ({@link #isLayerWeight}), and a model that holds float16 weights is kept so by the
+ * trainer ({@link #holdsFloat16}): the dtype is chosen once, at load or in the training config.
  * Storage follows trainability: {@link #apply} stores frozen weights in float16 and puts float32 back
  * under a weight that has become trainable, so it is called again whenever the trainable set changes.
  * Code that reads a weight to change it (merging an adapter, quantizing) should run after
@@ -76,11 +79,29 @@ public final class MixedPrecision {
         return copy;
     }
 
+    /**
+     * True for the parameters this class stores in float16 when frozen: the {@code weight} of a
+     * {@link Linear}, {@link Conv1D} or {@link Embedding} layer (they widen it per step in forward).
+     */
+    public static boolean isLayerWeight(NamedParameter p) {
+        boolean layer = p.module() instanceof Linear || p.module() instanceof Conv1D || p.module() instanceof Embedding;
+        return layer && p.localName().equals("weight");
+    }
+
+    /** True when some layer weight of the model is stored in float16 (applied here, or loaded so). */
+    public static boolean holdsFloat16(ModuleTree model) {
+        for (NamedParameter p : layerWeights(model)) {
+            if (p.parameter().getArray().getDataType() == FROZEN_WEIGHT_TYPE) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static List<NamedParameter> layerWeights(ModuleTree model) {
         List<NamedParameter> out = new ArrayList<>();
         for (NamedParameter p : model.namedParameters()) {
-            boolean layer = p.module() instanceof Linear || p.module() instanceof Embedding;
-            if (layer && p.localName().equals("weight") && p.parameter().isInitialized()) {
+            if (isLayerWeight(p) && p.parameter().isInitialized()) {
                 out.add(p);
             }
         }

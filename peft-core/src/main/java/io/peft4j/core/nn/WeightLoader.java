@@ -1,6 +1,7 @@
 package io.peft4j.core.nn;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import io.peft4j.core.io.Tensor;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
 /**
@@ -29,6 +31,22 @@ public final class WeightLoader {
      */
     public static void load(ModuleTree tree, Map<String, Tensor> weights, String prefix, String source,
             Predicate<String> mayBeMissing) {
+        load(tree, weights, prefix, source, mayBeMissing, DataType.FLOAT32, (path, module) -> { });
+    }
+
+    /**
+     * As {@link #load(ModuleTree, Map, String, String, Predicate)}, with the dtype chosen at load: the
+     * weights {@link MixedPrecision#isLayerWeight} names land in {@code layerWeightType} (FLOAT32 or
+     * FLOAT16) straight from the file, every other parameter in float32. Modules are filled one at a
+     * time in tree order, and {@code loaded} is called on each as soon as all its parameters are set,
+     * so that a caller can transform it (quantize a linear layer) before the next one is read: then no
+     * more than one layer exists in float32 at once.
+     */
+    public static void load(ModuleTree tree, Map<String, Tensor> weights, String prefix, String source,
+            Predicate<String> mayBeMissing, DataType layerWeightType, BiConsumer<String, Module> loaded) {
+        if (layerWeightType != DataType.FLOAT32 && layerWeightType != DataType.FLOAT16) {
+            throw new IllegalArgumentException("layer weights are held in FLOAT32 or FLOAT16, not " + layerWeightType);
+        }
         Map<String, NamedParameter> params = new LinkedHashMap<>();
         for (NamedParameter p : tree.namedParameters()) {
             params.put(p.name(), p);
@@ -67,8 +85,20 @@ public final class WeightLoader {
             throw new IllegalArgumentException(source + " does not fit the model: " + String.join("; ", problems));
         }
         NDManager manager = tree.manager();
-        for (Map.Entry<NamedParameter, Tensor> e : plan.entrySet()) {
-            e.getKey().module().setParameterArray(e.getKey().localName(), e.getValue().toFloat32NDArray(manager));
+        // In tree order, grouped by module: a module is complete before the next one is read.
+        Map<String, List<NamedParameter>> byModule = new LinkedHashMap<>();
+        for (NamedParameter p : params.values()) {
+            if (plan.containsKey(p)) {
+                byModule.computeIfAbsent(p.moduleName(), k -> new ArrayList<>()).add(p);
+            }
+        }
+        for (Map.Entry<String, List<NamedParameter>> m : byModule.entrySet()) {
+            Module module = m.getValue().get(0).module();
+            for (NamedParameter p : m.getValue()) {
+                DataType type = MixedPrecision.isLayerWeight(p) ? layerWeightType : DataType.FLOAT32;
+                module.setParameterArray(p.localName(), plan.get(p).toNDArray(manager, type));
+            }
+            loaded.accept(m.getKey(), module);
         }
     }
 }

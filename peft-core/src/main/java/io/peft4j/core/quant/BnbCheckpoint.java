@@ -1,10 +1,16 @@
 package io.peft4j.core.quant;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.peft4j.core.io.SafeTensors;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.nn.Linear;
 import io.peft4j.core.nn.Module;
 import io.peft4j.core.nn.ModuleTree;
+import io.peft4j.core.tuner.ConfigJson;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import ai.djl.nn.Parameter;
 
@@ -20,7 +26,57 @@ import java.util.Map;
  * "bnb-4bit" checkpoint, so that the float32 weights never need to exist.
  */
 public final class BnbCheckpoint {
+    private static final Logger LOG = LoggerFactory.getLogger(BnbCheckpoint.class);
+
     private BnbCheckpoint() {}
+
+    /**
+     * The 4-bit quantization a transformers {@code config.json} declares in its {@code quantization_config}
+     * (bitsandbytes' {@code BitsAndBytesConfig}), or null when it has none. What peft4j cannot honour is
+     * an error naming the file and the field: another {@code quant_method} (GPTQ, AWQ, ...), 8-bit
+     * (LLM.int8() splits outlier features into a float16 matmul, which peft4j's INT8 does not, so the
+     * model would not compute what its users get), or a {@code bnb_4bit_quant_type} other than nf4 and
+     * fp4. {@code bnb_4bit_compute_dtype} is read but peft4j computes in float32 (bfloat16 cannot exist
+     * in DJL 0.35, and float32 is the fast dtype on CPUs).
+     */
+    public static QuantizationConfig fromConfigJson(JsonNode config, Path configJson) {
+        JsonNode q = config == null ? null : config.get("quantization_config");
+        if (q == null || q.isNull()) {
+            return null;
+        }
+        String where = configJson + ": quantization_config";
+        if (!q.isObject()) {
+            throw new IllegalArgumentException(where + " must be an object, got " + q);
+        }
+        ConfigJson j = ConfigJson.of(q, where);
+        String method = j.text("quant_method");
+        if (method != null && !method.equals("bitsandbytes")) {
+            throw new IllegalArgumentException(where + ".quant_method '" + method + "' is not supported; peft4j loads "
+                    + "bitsandbytes 4-bit checkpoints only");
+        }
+        if (j.boolField("load_in_8bit", false)) {
+            throw new IllegalArgumentException(where + ".load_in_8bit is true: bitsandbytes 8-bit (LLM.int8()) checkpoints "
+                    + "are not supported; peft4j loads 4-bit (load_in_4bit, nf4 or fp4) checkpoints");
+        }
+        if (!j.boolField("load_in_4bit", false)) {
+            throw new IllegalArgumentException(where + " has neither load_in_4bit nor load_in_8bit true: nothing says how "
+                    + "the weights are quantized");
+        }
+        String type = j.text("bnb_4bit_quant_type");
+        QuantType quantType;
+        try {
+            quantType = QuantType.ofBnbName(type == null ? "fp4" : type);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ".bnb_4bit_quant_type: " + e.getMessage(), e);
+        }
+        String compute = j.text("bnb_4bit_compute_dtype");
+        if (compute != null && !compute.equals("float32")) {
+            LOG.info("{}.bnb_4bit_compute_dtype is {}: peft4j dequantizes and multiplies in float32", where, compute);
+        }
+        List<String> skip = j.stringList("llm_int8_skip_modules");
+        return QuantizationConfig.builder().type(quantType).doubleQuant(j.boolField("bnb_4bit_use_double_quant", false))
+                .skipModules(skip == null ? List.of() : skip).build();
+    }
 
     /** Every weight of the model under {@code prefix}: float32 parameters and quantized layers' tensors. */
     public static Map<String, Tensor> stateDict(ModuleTree tree, String prefix) {

@@ -185,6 +185,32 @@ public final class BnbTensors {
         return new QuantizedTensor(packed.reshape(-1, 1), state);
     }
 
+    /**
+     * The dense {@code [out, in]} shape of the quantized weight under {@code weightKey}, as its quant
+     * state (or, for INT8, its data) declares it, read without creating any array: for checking a
+     * checkpoint against its config before a model is built. Errors name {@code source} and the tensor.
+     */
+    public static long[] denseShape(Map<String, Tensor> tensors, String weightKey, String source) {
+        Tensor data = require(tensors, weightKey, source);
+        if (tensors.containsKey(moduleOf(weightKey) + ".SCB")) {
+            return data.shape();
+        }
+        for (String k : tensors.keySet()) {
+            if (k.startsWith(weightKey + PACKED_STATE)) {
+                JsonNode shapeNode = parseState(tensors.get(k), k, source).get("shape");
+                if (shapeNode == null || !shapeNode.isArray()) {
+                    throw bad(source, k, "has no 'shape' list");
+                }
+                long[] shape = new long[shapeNode.size()];
+                for (int i = 0; i < shape.length; i++) {
+                    shape[i] = shapeNode.get(i).asLong();
+                }
+                return shape;
+            }
+        }
+        throw bad(source, weightKey, "has no '" + weightKey + PACKED_STATE + "nf4' (or __fp4) tensor");
+    }
+
     private static QuantizedTensor readInt8(Map<String, Tensor> tensors, String weightKey, Tensor data, Tensor scb,
             NDManager manager, String source) {
         long[] shape = data.shape();

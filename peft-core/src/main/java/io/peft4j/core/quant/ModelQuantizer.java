@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
 /** Swaps a model's linear layers for quantized ones and back. */
@@ -42,6 +43,25 @@ public final class ModelQuantizer {
         LOG.info("Quantized {} linear layers to {}: model weights {} -> {} bytes", names.size(), config, before,
                 tree.weightBytes());
         return names;
+    }
+
+    /**
+     * A hook for {@link io.peft4j.core.nn.WeightLoader}'s per-module callback: each {@link Linear} that
+     * passes {@code include} and is not skipped by the config is quantized as soon as its weights are
+     * loaded and its float weight freed, so that the float copy of one layer at most exists beside the
+     * quantized model while a checkpoint loads. The names quantized are added to {@code quantized}.
+     */
+    public static BiConsumer<String, Module> whileLoading(ModuleTree tree, QuantizationConfig config,
+            Predicate<String> include, List<String> quantized) {
+        return (name, module) -> {
+            if (module instanceof Linear && include.test(name) && !config.skips(name)) {
+                Linear linear = (Linear) module;
+                QuantizedLinear q = QuantizedLinear.quantize(linear, config, tree.manager(), name);
+                tree.replaceModule(name, q);
+                linear.parameters().values().forEach(Parameter::close);
+                quantized.add(name);
+            }
+        };
     }
 
     /** Quantizes every linear layer the config does not skip. */

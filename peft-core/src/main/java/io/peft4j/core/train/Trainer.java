@@ -292,7 +292,8 @@ public final class Trainer {
      * that becomes trainable goes back to float32 before the optimizer sees it.
      */
     private void storeFrozenWeights() {
-        if (config.frozenWeightsDType() == DataType.FLOAT16) {
+        // A model loaded with float16 frozen weights (DecoderLoadOptions) keeps them so: one choice, not two.
+        if (config.frozenWeightsDType() == DataType.FLOAT16 || MixedPrecision.holdsFloat16(model)) {
             MixedPrecision.apply(model);
         }
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 
 import io.peft4j.core.Compute;
 import io.peft4j.core.PeftModel;
+import io.peft4j.core.model.DecoderLoadOptions;
 import io.peft4j.core.nn.WeightLoader;
 
 import java.io.IOException;
@@ -23,12 +24,30 @@ public final class Gpt2 {
         return causalLm(Gpt2Checkpoint.read(dir), baseModelName);
     }
 
+    /**
+     * As {@link #causalLm(Path, String)}, with the frozen layer weights ({@code Conv1D} projections and
+     * embeddings) held in {@code options.frozenWeights()}. Quantizing at load is refused: GPT-2's
+     * projections are {@code Conv1D} layers, which peft4j's quantizer (linear layers) does not take.
+     */
+    public static PeftModel causalLm(Path dir, String baseModelName, DecoderLoadOptions options) throws IOException {
+        return causalLm(Gpt2Checkpoint.read(dir), baseModelName, options);
+    }
+
     public static PeftModel causalLm(Gpt2Checkpoint ckpt, String baseModelName) {
+        return causalLm(ckpt, baseModelName, DecoderLoadOptions.defaults());
+    }
+
+    public static PeftModel causalLm(Gpt2Checkpoint ckpt, String baseModelName, DecoderLoadOptions options) {
+        if (options.quantization() != null) {
+            throw new IllegalArgumentException(ckpt.source() + ": " + options + " asks to quantize, but GPT-2's projections"
+                    + " are Conv1D layers, which peft4j does not quantize; load GPT-2 with FLOAT32 or FLOAT16 weights");
+        }
         NDManager manager = Compute.newManager();
         try {
             GPT2LMHeadModel model = new GPT2LMHeadModel(ckpt.config());
             PeftModel tree = new PeftModel(model, manager, baseModelName, Gpt2Config.ARCHITECTURE, FAMILY);
-            WeightLoader.load(tree, ckpt.tensors(), "", ckpt.source(), name -> false);
+            WeightLoader.load(tree, ckpt.tensors(), "", ckpt.source(), name -> false, options.frozenWeights(),
+                    (path, module) -> { });
             if (ckpt.config().tieWordEmbeddings()) {
                 model.tieWeights();
             }

@@ -53,6 +53,11 @@ public final class Gpt2Checkpoint {
 
     public static Gpt2Checkpoint read(Path dir) throws IOException {
         Gpt2Config config = Gpt2Config.fromJson(dir.resolve("config.json"));
+        if (new ObjectMapper().readTree(dir.resolve("config.json").toFile()).has("quantization_config")) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + ": quantization_config: quantized GPT-2 "
+                    + "checkpoints are not supported (peft4j quantizes linear layers, and GPT-2's are Conv1D); "
+                    + "load a float32, float16 or bfloat16 GPT-2 directory");
+        }
         Map<String, Tensor> all = ShardedSafeTensors.readDirectory(dir);
         return new Gpt2Checkpoint(config, checked(config, all, tensorFiles(dir, all), dir), dir.toString());
     }

@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peft4j.core.io.ShardedSafeTensors;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.io.TensorFormatException;
+import io.peft4j.core.quant.BnbCheckpoint;
+import io.peft4j.core.quant.BnbTensors;
+import io.peft4j.core.quant.QuantizationConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,18 +30,29 @@ public final class LlamaCheckpoint {
     private final LlamaConfig config;
     private final Map<String, Tensor> tensors;
     private final String source;
+    private final QuantizationConfig quantization;
 
-    private LlamaCheckpoint(LlamaConfig config, Map<String, Tensor> tensors, String source) {
+    private LlamaCheckpoint(LlamaConfig config, Map<String, Tensor> tensors, String source, QuantizationConfig quantization) {
         this.config = config;
         this.tensors = tensors;
         this.source = source;
+        this.quantization = quantization;
+    }
+
+    /**
+     * The bitsandbytes 4-bit quantization the directory was saved with ({@code config.json}'s
+     * {@code quantization_config}), or null for a dense checkpoint. Its linear weights are then in
+     * {@link BnbTensors}' layout in {@link #tensors()}, checked against the shapes of the config.
+     */
+    public QuantizationConfig quantization() {
+        return quantization;
     }
 
     public LlamaConfig config() {
         return config;
     }
 
-    /** The tensors under {@code LlamaForCausalLM} names, checked. */
+    /** The tensors under {@code LlamaForCausalLM} names (and their quant-state companions when quantized), checked. */
     public Map<String, Tensor> tensors() {
         return tensors;
     }
@@ -48,10 +62,12 @@ public final class LlamaCheckpoint {
     }
 
     public static LlamaCheckpoint read(Path dir) throws IOException {
-        LlamaConfig config = LlamaConfig.fromJson(dir.resolve("config.json"));
+        Path configJson = dir.resolve("config.json");
+        LlamaConfig config = LlamaConfig.fromJson(configJson);
+        QuantizationConfig quantization = BnbCheckpoint.fromConfigJson(new ObjectMapper().readTree(configJson.toFile()), configJson);
         Map<String, Tensor> all = ShardedSafeTensors.readDirectory(dir);
         Map<String, String> files = tensorFiles(dir, all);
-        return new LlamaCheckpoint(config, checked(config, all, files, dir), dir.toString());
+        return new LlamaCheckpoint(config, checked(config, all, files, dir, quantization != null), dir.toString(), quantization);
     }
 
     /** The shape of every parameter of a {@code LlamaForCausalLM} of this config, by checkpoint name. */
@@ -88,15 +104,34 @@ public final class LlamaCheckpoint {
         }
     }
 
-    private static Map<String, Tensor> checked(LlamaConfig c, Map<String, Tensor> all, Map<String, String> files, Path dir)
-            throws TensorFormatException {
+    private static Map<String, Tensor> checked(LlamaConfig c, Map<String, Tensor> all, Map<String, String> files, Path dir,
+            boolean quantized) throws TensorFormatException {
         Map<String, long[]> expected = expectedShapes(c);
         Map<String, Tensor> out = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
         TreeSet<String> unexpected = new TreeSet<>();
+        List<String> quantizedKeys = BnbTensors.quantizedWeightKeys(all);
+        if (!quantized && !quantizedKeys.isEmpty()) {
+            throw new TensorFormatException(dir, "tensors in bitsandbytes' quantized layout (" + quantizedKeys.get(0)
+                    + " in " + files.get(quantizedKeys.get(0)) + ", ...) but config.json has no quantization_config");
+        }
+        // A quantized weight is checked by the dense shape its quant state declares; its companions go with it.
+        Map<String, long[]> quantizedShapes = new LinkedHashMap<>();
+        Map<String, String> companions = new LinkedHashMap<>();
+        for (String key : quantizedKeys) {
+            quantizedShapes.put(key, BnbTensors.denseShape(all, key, files.get(key) + " in " + dir));
+            for (String k : BnbTensors.keysOf(key, all)) {
+                companions.put(k, key);
+            }
+        }
         for (Map.Entry<String, Tensor> e : all.entrySet()) {
             String name = e.getKey();
+            if (companions.containsKey(name) && !quantizedShapes.containsKey(name)) {
+                out.put(name, e.getValue());
+                continue;
+            }
             long[] want = expected.get(name);
+            long[] got = quantizedShapes.containsKey(name) ? quantizedShapes.get(name) : e.getValue().shape();
             if (want == null) {
                 boolean derived = name.endsWith("rotary_emb.inv_freq") || (c.tieWordEmbeddings() && name.equals("lm_head.weight"));
                 if (!derived) {
@@ -104,8 +139,8 @@ public final class LlamaCheckpoint {
                 }
                 continue;
             }
-            if (!Arrays.equals(want, e.getValue().shape())) {
-                problems.add(files.get(name) + ": tensor '" + name + "' has shape " + Arrays.toString(e.getValue().shape())
+            if (!Arrays.equals(want, got)) {
+                problems.add(files.get(name) + ": tensor '" + name + "' has shape " + Arrays.toString(got)
                         + " but config.json implies " + Arrays.toString(want));
             }
             out.put(name, e.getValue());
