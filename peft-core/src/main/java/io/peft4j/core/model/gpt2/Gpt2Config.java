@@ -80,7 +80,7 @@ public final class Gpt2Config implements ModelConfig {
      * Absent fields take transformers' {@code GPT2Config} defaults.
      */
     public static Gpt2Config fromJson(Path configJson) throws IOException {
-        JsonNode n = new ObjectMapper().readTree(configJson.toFile());
+        JsonNode n = ConfigJson.readObject(configJson);
         try {
             ConfigJson f = ConfigJson.of(n, configJson.toString());
             String type = f.text("model_type");

@@ -105,7 +105,7 @@ public final class LlamaConfig implements ModelConfig {
      * error naming the file and the field. Absent fields take transformers' {@code LlamaConfig} defaults.
      */
     public static LlamaConfig fromJson(Path configJson) throws IOException {
-        JsonNode n = new ObjectMapper().readTree(configJson.toFile());
+        JsonNode n = ConfigJson.readObject(configJson);
         try {
             ConfigJson f = ConfigJson.of(n, configJson.toString());
             String type = f.text("model_type");
