@@ -11,6 +11,8 @@ import java.util.List;
 final class FileRegion implements TensorBytes {
     /** Bytes copied at a time when streaming to a channel: bounds the heap a write uses. */
     private static final int STREAM_CHUNK = 16 << 20;
+    /** Slices of at least this many bytes are read into direct buffers. */
+    private static final int DIRECT_FROM = 64 << 10;
 
     private final OpenTensorFile file;
     private final String tensor;
@@ -37,7 +39,9 @@ final class FileRegion implements TensorBytes {
         if (offset < 0 || length < 0 || offset + length > size) {
             throw new IndexOutOfBoundsException("bytes [" + offset + ", " + (offset + length) + ") of " + size);
         }
-        ByteBuffer out = ByteBuffer.allocate(length);
+        // Large reads (a conversion chunk, a scan for NaN) go to native memory, so that loading a
+        // checkpoint does not churn the Java heap with a copy of every weight.
+        ByteBuffer out = length >= DIRECT_FROM ? ByteBuffer.allocateDirect(length) : ByteBuffer.allocate(length);
         file.copy(begin + offset, out, tensor);
         return out.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }

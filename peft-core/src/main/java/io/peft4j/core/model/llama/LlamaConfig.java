@@ -67,6 +67,7 @@ public final class LlamaConfig implements ModelConfig {
         positive("hidden_size", hiddenSize);
         positive("intermediate_size", intermediateSize);
         positive("num_hidden_layers", numHiddenLayers);
+        io.peft4j.core.model.ModelBounds.range("num_hidden_layers", numHiddenLayers, 1, io.peft4j.core.model.ModelBounds.MAX_LAYERS);
         positive("num_attention_heads", numAttentionHeads);
         positive("num_key_value_heads", numKeyValueHeads);
         if (numAttentionHeads % numKeyValueHeads != 0) {
