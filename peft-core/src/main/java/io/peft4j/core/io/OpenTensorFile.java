@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
+import java.io.InterruptedIOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -72,8 +74,14 @@ final class OpenTensorFile {
                 int n;
                 try {
                     n = holder.channel.read(dst, at);
+                } catch (ClosedByInterruptException e) {
+                    // This thread was interrupted, which closed the shared channel: reopen it for the
+                    // other tensors, and give the interrupt to the caller.
+                    reopen(tensor);
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException(file + ": reading tensor '" + tensor + "' was interrupted");
                 } catch (ClosedChannelException e) {
-                    // An interrupt of a reading thread closes the shared channel: reopen the same file.
+                    // Another thread's interrupt closed the shared channel: reopen the same file, read on.
                     reopen(tensor);
                     continue;
                 }
@@ -96,7 +104,17 @@ final class OpenTensorFile {
         if (holder.channel.isOpen()) {
             return;
         }
-        Thread.interrupted(); // the interrupt was for the read that closed the channel; it has been served
+        boolean interrupted = Thread.interrupted(); // FileChannel.open must not see the interrupt it served
+        try {
+            holder.channel = checkedOpen(tensor);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private FileChannel checkedOpen(String tensor) throws IOException {
         FileChannel fresh = FileChannel.open(file, StandardOpenOption.READ);
         Object key = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
         if (key == null || !Objects.equals(key, fileKey)) {
@@ -104,6 +122,6 @@ final class OpenTensorFile {
             throw new TensorFormatException(file, "tensor '" + tensor + "': the file was replaced after it was"
                     + " opened and its reading was interrupted; read it again");
         }
-        holder.channel = fresh;
+        return fresh;
     }
 }
