@@ -123,17 +123,17 @@ class LoraFilesTest {
 
         // Shapes that do not fit: the config claims r = 8 for tensors of rank 4.
         String shape = failLoad(json.deepCopy().put("r", 8), good);
-        assertTrue(shape.contains("tensor '" + Q0 + "lora_A.weight' has shape [4, 32] but the model needs [8, 32]"), shape);
+        assertTrue(shape.contains("tensors have shape [4, 32] but the model needs [8, 32]: '" + Q0 + "lora_A.weight'"), shape);
 
         Map<String, Tensor> missing = new LinkedHashMap<>(good);
         missing.remove(Q0 + "lora_B.weight");
         String m1 = failLoad(json, missing);
-        assertTrue(m1.contains("missing tensors: [" + Q0 + "lora_B.weight]"), m1);
+        assertTrue(m1.contains("1 missing tensor: '" + Q0 + "lora_B.weight'"), m1);
 
         Map<String, Tensor> foreign = new LinkedHashMap<>(good);
         foreign.put("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight", Tensor.ofFloats(new float[8], 2, 4));
         String m2 = failLoad(json, foreign);
-        assertTrue(m2.contains("unexpected tensors: [base_model.model.transformer.h.0.attn.c_attn.lora_A.weight]"), m2);
+        assertTrue(m2.contains("1 unexpected tensor: 'base_model.model.transformer.h.0.attn.c_attn.lora_A.weight'"), m2);
         assertTrue(m2.contains("another base model") && m2.contains("transformer.h.0.attn.c_attn"), m2);
 
         String unsupported = failLoad(json.deepCopy().put("lora_bias", true), good);

@@ -44,6 +44,12 @@ final class BufferWindows implements TensorBytes {
         return out;
     }
 
+    /** Heap buffers (or ones already copied): safe to hand to native code as they are. */
+    @Override
+    public List<ByteBuffer> nativeWindows(long windowBytes) {
+        return windows();
+    }
+
     @Override
     public long size() {
         return size;

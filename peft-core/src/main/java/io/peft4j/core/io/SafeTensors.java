@@ -1,6 +1,5 @@
 package io.peft4j.core.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -30,30 +28,43 @@ import java.util.Map;
  */
 public final class SafeTensors {
     static final String METADATA_KEY = "__metadata__";
-    /** The reference implementation refuses headers above 100 MB; so do we. */
-    static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+    /** The reference implementation refuses headers above 100,000,000 bytes; so do we. */
+    static final long MAX_HEADER_BYTES = 100_000_000L;
 
     /**
-     * The largest piece of a tensor mapped at once: one mapping cannot exceed 2 GiB, so larger tensors
-     * are mapped in windows of this size (a multiple of every element size).
+     * The largest piece of an NDArray's bytes gathered in one Java buffer (which cannot exceed 2 GiB):
+     * a multiple of every element size.
      */
     static final long DEFAULT_WINDOW_BYTES = 1L << 30;
+
+    /**
+     * The most bytes of a file tensor read at once into a direct buffer for libtorch: direct memory
+     * is capped (by default at the heap size), so a large tensor is read in several pieces.
+     */
+    static final long READ_WINDOW_BYTES = 256L << 20;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private SafeTensors() {}
 
-    /** Reads every tensor of a file. Tensor data are memory-mapped, not copied onto the heap. */
+    /**
+     * Reads every tensor of a file. The header is validated whole; tensor bytes stay in the file and are
+     * read (one open channel per file, see {@link OpenTensorFile}) when used, so a file truncated later
+     * gives a {@link TensorFormatException} wrapped in an {@link java.io.UncheckedIOException}, never SIGBUS.
+     * I16 tensors, which DJL's engine cannot hold, are widened to I32 here.
+     */
     public static SafeTensorsFile read(Path file) throws IOException {
-        return read(file, DEFAULT_WINDOW_BYTES);
+        return read(file, READ_WINDOW_BYTES);
     }
 
-    /** As {@link #read(Path)}, mapping tensors in windows of {@code windowBytes} (a multiple of 8). */
+    /** As {@link #read(Path)}, handing tensors to libtorch in pieces of {@code windowBytes} (a multiple of 8). */
     static SafeTensorsFile read(Path file, long windowBytes) throws IOException {
         if (windowBytes <= 0 || windowBytes % 8 != 0 || windowBytes > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("window must be a positive multiple of 8 below 2 GiB, got " + windowBytes);
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        boolean kept = false;
+        try {
             long fileSize = ch.size();
             if (fileSize < 8) {
                 throw new TensorFormatException(file, "file is " + fileSize + " bytes, too short for the 8-byte header length");
@@ -61,43 +72,55 @@ public final class SafeTensors {
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0, file);
             long headerLen = lenBuf.flip().getLong();
-            if (headerLen < 0 || headerLen > fileSize - 8) {
+            if (headerLen < 0 || headerLen > MAX_HEADER_BYTES) {
                 throw new TensorFormatException(file, "header length " + Long.toUnsignedString(headerLen)
-                        + " goes beyond the file (" + fileSize + " bytes)");
+                        + " exceeds the " + MAX_HEADER_BYTES + "-byte limit of the safetensors format");
             }
-            if (headerLen > MAX_HEADER_BYTES) {
-                throw new TensorFormatException(file, "header length " + headerLen + " exceeds the 100 MB limit");
+            if (headerLen > fileSize - 8) {
+                throw new TensorFormatException(file, "header length " + headerLen
+                        + " goes beyond the file (" + fileSize + " bytes)");
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
             readFully(ch, headerBuf, 8, file);
-            String headerText = new String(headerBuf.array(), StandardCharsets.UTF_8);
-            JsonNode header;
-            try {
-                header = JSON.readTree(headerText);
-            } catch (JsonProcessingException e) {
-                throw new TensorFormatException(file, "header is not valid JSON: " + e.getOriginalMessage(), e);
-            }
-            if (header == null || !header.isObject()) {
-                throw new TensorFormatException(file, "header is not a JSON object");
-            }
+            JsonNode header = SafeTensorsHeader.parse(file, headerBuf.array());
             long dataStart = 8 + headerLen;
             long dataSize = fileSize - dataStart;
             Map<String, String> metadata = parseMetadata(file, header.get(METADATA_KEY));
             List<Entry> entries = parseEntries(file, header);
             checkLayout(file, entries, dataSize);
 
+            OpenTensorFile open = new OpenTensorFile(file, ch, dataStart);
+            kept = true;
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (Entry e : entries) {
-                List<ByteBuffer> windows = new ArrayList<>();
-                long size = e.end - e.begin;
-                for (long at = 0; at < size || windows.isEmpty(); at += windowBytes) {
-                    windows.add(ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin + at,
-                            Math.min(windowBytes, size - at)));
-                }
-                tensors.put(e.name, new Tensor(e.dtype, e.shape, new BufferWindows(windows)));
+                FileRegion region = new FileRegion(open, e.name, e.begin, e.end - e.begin, windowBytes);
+                Tensor t = new Tensor(e.dtype, e.shape, region);
+                tensors.put(e.name, e.dtype == DType.I16 ? widenI16(file, e.name, t) : t);
             }
             return new SafeTensorsFile(tensors, metadata);
+        } finally {
+            if (!kept) {
+                ch.close();
+            }
         }
+    }
+
+    /**
+     * DJL 0.35's PyTorch bridge aborts the JVM on an INT16 array, so I16 becomes I32 (exact for every
+     * value) in Java. I16 tensors are rare (no weight is stored so), so the copy is on the heap.
+     */
+    private static Tensor widenI16(Path file, String name, Tensor t) throws TensorFormatException {
+        long n = t.numel();
+        if (n > (Integer.MAX_VALUE - 8) / 4) {
+            throw new TensorFormatException(file, "tensor '" + name + "': I16 with " + n
+                    + " elements is too large to widen to I32 in memory");
+        }
+        ByteBuffer src = t.data();
+        ByteBuffer wide = ByteBuffer.allocate((int) n * 4).order(ByteOrder.LITTLE_ENDIAN);
+        while (src.hasRemaining()) {
+            wide.putInt(src.getShort());
+        }
+        return new Tensor(DType.I32, t.shape(), wide.flip());
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long position, Path file) throws IOException {
@@ -176,7 +199,8 @@ public final class SafeTensors {
             try {
                 expected = Math.multiplyExact(Tensor.numel(shape), dtype.byteSize());
             } catch (ArithmeticException e) {
-                throw new TensorFormatException(file, "tensor '" + name + "': shape overflows");
+                throw new TensorFormatException(file, "tensor '" + name + "': shape "
+                        + java.util.Arrays.toString(shape) + " of " + dtype + " overflows a 64-bit byte count");
             }
             if (end - begin != expected) {
                 throw new TensorFormatException(file, "tensor '" + name + "': dtype " + dtype + " and shape "
@@ -185,7 +209,9 @@ public final class SafeTensors {
             }
             entries.add(new Entry(name, dtype, shape, begin, end));
         }
-        entries.sort((a, b) -> Long.compare(a.begin, b.begin));
+        // By begin, then end, as the reference does: an empty tensor sharing its offset with the next one
+        // comes first and is not mistaken for an overlap.
+        entries.sort(java.util.Comparator.<Entry>comparingLong(a -> a.begin).thenComparingLong(a -> a.end));
         return entries;
     }
 

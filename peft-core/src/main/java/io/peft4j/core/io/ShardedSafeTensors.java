@@ -27,17 +27,30 @@ public final class ShardedSafeTensors {
 
     private ShardedSafeTensors() {}
 
-    /** Reads all weights of a checkpoint directory, single-file or sharded. */
+    /**
+     * Reads all weights of a checkpoint directory, single-file or sharded. Weights holding NaN or
+     * infinite values are refused (naming the tensors and the count) unless
+     * {@link NonFiniteValues#ALLOW_PROPERTY} allows them.
+     */
     public static Map<String, Tensor> readDirectory(Path dir) throws IOException {
         Path single = dir.resolve(SINGLE_FILE);
         Path index = dir.resolve(INDEX_FILE);
         if (Files.isRegularFile(single)) {
-            return SafeTensors.read(single).tensors();
+            return finite(single, SafeTensors.read(single).tensors());
         }
         if (Files.isRegularFile(index)) {
-            return readIndexed(index);
+            return finite(dir, readIndexed(index));
         }
         throw new java.io.FileNotFoundException(dir + ": neither " + SINGLE_FILE + " nor " + INDEX_FILE + " is there");
+    }
+
+    private static Map<String, Tensor> finite(Path where, Map<String, Tensor> weights) throws TensorFormatException {
+        try {
+            NonFiniteValues.check("weights", weights);
+        } catch (IllegalArgumentException e) {
+            throw new TensorFormatException(where, e.getMessage(), e);
+        }
+        return weights;
     }
 
     /** Reads a sharded checkpoint; every tensor of the weight map must be in the shard it names. */

@@ -81,6 +81,11 @@ public final class Tensor {
     }
 
     public static long numel(long[] shape) {
+        for (long d : shape) {
+            if (d == 0) {
+                return 0; // an empty tensor, whatever its other dimensions multiply to
+            }
+        }
         long n = 1;
         for (long d : shape) {
             n = Math.multiplyExact(n, d);
@@ -143,7 +148,7 @@ public final class Tensor {
         // an in-place update (an optimizer step) would write into; the copy owns its memory, so its
         // lifetime no longer hangs on a Java buffer and the GC. A tensor over 2 GiB spans several
         // windows: each is wrapped, and one concatenation copies them all into the result.
-        List<ByteBuffer> windows = ((BufferWindows) bytes).windows();
+        List<ByteBuffer> windows = bytes.nativeWindows(SafeTensors.DEFAULT_WINDOW_BYTES);
         try (NDManager scratch = manager.newSubManager()) {
             NDList parts = new NDList();
             for (ByteBuffer w : windows) {

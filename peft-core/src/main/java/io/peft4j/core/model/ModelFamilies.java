@@ -1,7 +1,6 @@
 package io.peft4j.core.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.peft4j.core.PeftModel;
 
@@ -62,7 +61,7 @@ public final class ModelFamilies {
         if (!Files.isRegularFile(configJson)) {
             throw new IOException(configJson + ": no such file (a transformers model directory has a config.json)");
         }
-        JsonNode n = new ObjectMapper().readTree(configJson.toFile());
+        JsonNode n = io.peft4j.core.tuner.ConfigJson.readObject(configJson);
         if (n == null || !n.isObject()) {
             throw new IOException(configJson + ": not a JSON object");
         }

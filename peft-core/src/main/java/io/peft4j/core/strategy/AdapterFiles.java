@@ -1,6 +1,5 @@
 package io.peft4j.core.strategy;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -72,12 +71,7 @@ public final class AdapterFiles {
         if (!Files.isRegularFile(file)) {
             throw new IOException(dir + ": no " + CONFIG_FILE);
         }
-        JsonNode json;
-        try {
-            json = JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
+        JsonNode json = io.peft4j.core.tuner.ConfigJson.readObject(file);
         if (json == null || !json.isObject() || !json.path("peft_type").isTextual()) {
             throw new IOException(file + ": expected a JSON object with a string 'peft_type'");
         }

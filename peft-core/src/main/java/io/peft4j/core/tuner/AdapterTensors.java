@@ -2,11 +2,13 @@ package io.peft4j.core.tuner;
 
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.DType;
+import io.peft4j.core.io.NonFiniteValues;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.nn.Names;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,11 +16,15 @@ import java.util.TreeSet;
 
 /**
  * Checks an adapter file's tensors against what a config makes of a model, before anything changes:
- * every key expected and present, no key left over, shapes equal, floating-point dtypes. One message
- * lists every problem, and keys naming modules the model lacks get a hint that the adapter was made
+ * every key expected and present, no key left over, shapes equal, floating-point dtypes, finite values
+ * (unless {@link NonFiniteValues#ALLOW_PROPERTY} allows others). One message gives each kind of problem
+ * once with a count and a few names, and keys naming modules the model lacks get a hint that the adapter was made
  * for another base model.
  */
 public final class AdapterTensors {
+    /** Names listed per kind of problem at most: the count says how many there are. */
+    static final int MAX_NAMES = 3;
+
     private AdapterTensors() {}
 
     /**
@@ -27,7 +33,9 @@ public final class AdapterTensors {
      */
     public static void check(PeftModel model, Map<String, long[]> expected, Map<String, Tensor> given, String what,
             String adapterBaseModel) {
-        List<String> problems = new ArrayList<>();
+        // One line per kind of mismatch, with a count and a few names: a rank mismatch repeats for every
+        // adapted module, and listing each would make a message of kilobytes.
+        Map<String, Set<String>> byKind = new LinkedHashMap<>();
         Set<String> unexpected = new TreeSet<>();
         for (Map.Entry<String, Tensor> e : given.entrySet()) {
             long[] want = expected.get(e.getKey());
@@ -36,26 +44,49 @@ public final class AdapterTensors {
                 continue;
             }
             if (!Arrays.equals(want, e.getValue().shape())) {
-                problems.add("tensor '" + e.getKey() + "' has shape " + Arrays.toString(e.getValue().shape())
-                        + " but the model needs " + Arrays.toString(want));
+                byKind.computeIfAbsent("have shape " + Arrays.toString(e.getValue().shape()) + " but the model needs "
+                        + Arrays.toString(want), k -> new TreeSet<>()).add(e.getKey());
             }
             DType dt = e.getValue().dtype();
             if (dt != DType.F32 && dt != DType.F16 && dt != DType.BF16 && dt != DType.F64) {
-                problems.add("tensor '" + e.getKey() + "' has dtype " + dt + ", expected a floating-point type");
+                byKind.computeIfAbsent("have dtype " + dt + ", expected a floating-point type", k -> new TreeSet<>())
+                        .add(e.getKey());
             }
         }
+        List<String> problems = new ArrayList<>();
+        byKind.forEach((kind, names) -> problems.add(names.size() + " tensor" + (names.size() == 1 ? "" : "s")
+                + " " + (names.size() == 1 ? kind.replaceFirst("^have", "has") : kind) + ": " + few(names)));
         Set<String> missing = new TreeSet<>(expected.keySet());
         missing.removeAll(given.keySet());
         if (!missing.isEmpty()) {
-            problems.add("missing tensors: " + missing);
+            problems.add(missing.size() + " missing tensor" + (missing.size() == 1 ? "" : "s") + ": " + few(missing));
         }
         if (!unexpected.isEmpty()) {
-            problems.add("unexpected tensors: " + unexpected + foreignHint(model, unexpected, adapterBaseModel));
+            problems.add(unexpected.size() + " unexpected tensor" + (unexpected.size() == 1 ? "" : "s") + ": "
+                    + few(unexpected) + foreignHint(model, unexpected, adapterBaseModel));
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(what + " does not fit " + model.architecture() + " (" + model.baseModelName()
                     + "): " + String.join("; ", problems));
         }
+        try {
+            NonFiniteValues.check(what, given);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (" + model.baseModelName() + ")", e);
+        }
+    }
+
+    /** At most {@value #MAX_NAMES} names, then how many more. */
+    static String few(Set<String> names) {
+        List<String> shown = new ArrayList<>();
+        for (String n : names) {
+            if (shown.size() == MAX_NAMES) {
+                break;
+            }
+            shown.add("'" + n + "'");
+        }
+        int more = names.size() - shown.size();
+        return String.join(", ", shown) + (more > 0 ? " and " + more + " more" : "");
     }
 
     private static String parent(String path) {

@@ -1,9 +1,19 @@
 package io.peft4j.core.tuner;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -19,6 +29,12 @@ import java.util.Set;
  */
 public final class ConfigJson {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** One JSON value, nothing after it, each key once: what Python's json module writes. */
+    private static final ObjectMapper STRICT = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** Larger than any real config (a tokenizer's vocabulary is not a config): refuse before parsing. */
+    static final long MAX_FILE_BYTES = 16L << 20;
 
     private final JsonNode json;
     private final String what;
@@ -26,6 +42,49 @@ public final class ConfigJson {
     private ConfigJson(JsonNode json, String what) {
         this.json = json;
         this.what = what;
+    }
+
+    /**
+     * Reads a JSON config file (config.json, adapter_config.json, ...) as one JSON object. Anything
+     * else, including bytes that are not UTF-8 (JSON files are UTF-8: RFC 8259), duplicate keys and
+     * content after the object, is a {@link ConfigFileException} naming the file, never a bare Jackson
+     * or charset exception.
+     */
+    public static JsonNode readObject(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > MAX_FILE_BYTES) {
+            throw new ConfigFileException(file, "is " + size + " bytes, larger than any config (limit " + MAX_FILE_BYTES + ")");
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        for (byte b : bytes) {
+            if (b == 0) {
+                // Valid UTF-8, but never in JSON text: the mark of UTF-16 or UTF-32.
+                throw new ConfigFileException(file, "is not UTF-8 text, as JSON must be (it holds NUL bytes:"
+                        + " UTF-16 or UTF-32?)");
+            }
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new ConfigFileException(file, "is not UTF-8 text, as JSON must be (" + e + ")", e);
+        }
+        JsonNode json;
+        try {
+            json = STRICT.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigFileException(file, "is not valid JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + ")"), e);
+        }
+        if (json == null || !json.isObject()) {
+            throw new ConfigFileException(file, "must hold a JSON object, got "
+                    + (json == null || json.isMissingNode() ? "nothing" : json.getNodeType().name().toLowerCase(Locale.ROOT)));
+        }
+        return json;
     }
 
     /** @param what names the config in messages, e.g. {@code LoraConfig} or a file path */
@@ -62,13 +121,32 @@ public final class ConfigJson {
         return v.intValue();
     }
 
-    public float floatField(String field, float dflt) {
+    /**
+     * An integer in {@code [min, max]}. Out-of-range values, including ones beyond 32 bits such as
+     * {@code 2^32 + 8} (which a cast would wrap to 8), are errors naming the field.
+     */
+    public int intField(String field, int dflt, int min, int max) {
         if (!has(field)) {
             return dflt;
         }
         JsonNode v = json.get(field);
-        if (!v.isNumber()) {
-            throw wrong(field, "a number", v);
+        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < min || v.longValue() > max) {
+            throw wrong(field, "an integer in [" + min + ", " + max + "]", v);
+        }
+        return v.intValue();
+    }
+
+    /** A number that is finite as a float: {@code 1e39} would become infinity, and is an error. */
+    public float floatField(String field, float dflt) {
+        if (!has(field)) {
+            return dflt;
+        }
+        return finiteFloat(field, json.get(field));
+    }
+
+    private float finiteFloat(String field, JsonNode v) {
+        if (!v.isNumber() || !Float.isFinite(v.floatValue())) {
+            throw wrong(field, "a finite number within float range", v);
         }
         return v.floatValue();
     }
@@ -166,10 +244,7 @@ public final class ConfigJson {
     public Map<String, Float> floatMap(String field) {
         Map<String, Float> out = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : objectFields(field)) {
-            if (!e.getValue().isNumber()) {
-                throw wrong(field + "['" + e.getKey() + "']", "a number", e.getValue());
-            }
-            out.put(e.getKey(), e.getValue().floatValue());
+            out.put(e.getKey(), finiteFloat(field + "['" + e.getKey() + "']", e.getValue()));
         }
         return out;
     }

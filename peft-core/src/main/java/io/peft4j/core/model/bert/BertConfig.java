@@ -3,6 +3,7 @@ package io.peft4j.core.model.bert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.peft4j.core.model.ModelBounds;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.tuner.ConfigJson;
 
@@ -42,6 +43,11 @@ public final class BertConfig implements ModelConfig {
         this.hiddenDropoutProb = b.hiddenDropoutProb;
         this.attentionProbsDropoutProb = b.attentionProbsDropoutProb;
         this.hiddenAct = b.hiddenAct;
+        ModelBounds.check(vocabSize, hiddenSize, numHiddenLayers, intermediateSize, maxPositionEmbeddings);
+        ModelBounds.positive("type_vocab_size", typeVocabSize);
+        ModelBounds.epsilon("layer_norm_eps", layerNormEps);
+        ModelBounds.probability("hidden_dropout_prob", hiddenDropoutProb);
+        ModelBounds.probability("attention_probs_dropout_prob", attentionProbsDropoutProb);
         if (hiddenSize <= 0 || numAttentionHeads <= 0 || hiddenSize % numAttentionHeads != 0) {
             throw new IllegalArgumentException("hidden_size " + hiddenSize
                     + " must be a positive multiple of num_attention_heads " + numAttentionHeads);
@@ -67,13 +73,11 @@ public final class BertConfig implements ModelConfig {
      * JSON type is an error naming it.
      */
     public static BertConfig fromJson(Path configJson) throws IOException {
-        JsonNode n = new ObjectMapper().readTree(configJson.toFile());
-        if (n == null || !n.isObject()) {
-            throw new IOException(configJson + ": not a JSON object");
-        }
+        JsonNode n = ConfigJson.readObject(configJson);
         Builder b = builder();
         try {
             ConfigJson f = ConfigJson.of(n, "BertConfig");
+            // Bounded before anything is built: num_hidden_layers = 10^9 would build layers until memory runs out.
             String type = f.text("model_type");
             b.variant(BertVariant.forModelType(type == null ? BertVariant.BERT.modelType() : type));
             if (f.has("pad_token_id")) {
@@ -82,7 +86,7 @@ public final class BertConfig implements ModelConfig {
             String act = f.text("hidden_act");
             b.vocabSize(f.intField("vocab_size", b.vocabSize))
                     .hiddenSize(f.intField("hidden_size", b.hiddenSize))
-                    .numHiddenLayers(f.intField("num_hidden_layers", b.numHiddenLayers))
+                    .numHiddenLayers(f.intField("num_hidden_layers", b.numHiddenLayers, 1, ModelBounds.MAX_LAYERS))
                     .numAttentionHeads(f.intField("num_attention_heads", b.numAttentionHeads))
                     .intermediateSize(f.intField("intermediate_size", b.intermediateSize))
                     .maxPositionEmbeddings(f.intField("max_position_embeddings", b.maxPositionEmbeddings))

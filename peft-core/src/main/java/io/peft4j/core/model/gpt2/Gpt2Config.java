@@ -50,6 +50,7 @@ public final class Gpt2Config implements ModelConfig {
         positive("n_positions", nPositions);
         positive("n_embd", nEmbd);
         positive("n_layer", nLayer);
+        io.peft4j.core.model.ModelBounds.range("n_layer", nLayer, 1, io.peft4j.core.model.ModelBounds.MAX_LAYERS);
         positive("n_head", nHead);
         positive("n_inner", nInner);
         if (nEmbd % nHead != 0) {
@@ -80,7 +81,7 @@ public final class Gpt2Config implements ModelConfig {
      * Absent fields take transformers' {@code GPT2Config} defaults.
      */
     public static Gpt2Config fromJson(Path configJson) throws IOException {
-        JsonNode n = new ObjectMapper().readTree(configJson.toFile());
+        JsonNode n = ConfigJson.readObject(configJson);
         try {
             ConfigJson f = ConfigJson.of(n, configJson.toString());
             String type = f.text("model_type");

@@ -72,6 +72,7 @@ public final class LlamaConfig implements ModelConfig {
         positive("hidden_size", hiddenSize);
         positive("intermediate_size", intermediateSize);
         positive("num_hidden_layers", numHiddenLayers);
+        io.peft4j.core.model.ModelBounds.range("num_hidden_layers", numHiddenLayers, 1, io.peft4j.core.model.ModelBounds.MAX_LAYERS);
         positive("num_attention_heads", numAttentionHeads);
         positive("num_key_value_heads", numKeyValueHeads);
         if (numAttentionHeads % numKeyValueHeads != 0) {
@@ -141,7 +142,7 @@ public final class LlamaConfig implements ModelConfig {
      * error naming the file and the field. Absent fields take transformers' {@code LlamaConfig} defaults.
      */
     public static LlamaConfig fromJson(Path configJson) throws IOException {
-        JsonNode n = new ObjectMapper().readTree(configJson.toFile());
+        JsonNode n = ConfigJson.readObject(configJson);
         try {
             ConfigJson f = ConfigJson.of(n, configJson.toString());
             String type = f.text("model_type");
