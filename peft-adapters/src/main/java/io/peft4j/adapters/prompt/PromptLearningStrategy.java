@@ -52,8 +52,13 @@ abstract class PromptLearningStrategy<C extends PromptLearningConfig> implements
         int heads = prefixes() ? shape.numKeyValueHeads() : shape.numHeads();
         String widthName = prefixes() ? "key/value width (kv_heads * head_dim)" : "hidden size";
         check(what, "token_dim", config.tokenDim(), tokenDim, "the model's " + widthName + " is " + tokenDim);
-        check(what, "num_attention_heads", config.numAttentionHeads(), heads,
-                "the model has " + heads + (prefixes() ? " key/value heads" : " attention heads"));
+        if (!prefixes()) {
+            // Virtual input tokens depend on the width only: HF PEFT reads heads and layers but never uses them,
+            // so a file for a deeper model of the same width loads (as HF's does), keeping its recorded values.
+            return (C) config.withSizes(tokenDim, config.numAttentionHeads() != null ? config.numAttentionHeads() : heads,
+                    config.numLayers() != null ? config.numLayers() : shape.numLayers());
+        }
+        check(what, "num_attention_heads", config.numAttentionHeads(), heads, "the model has " + heads + " key/value heads");
         check(what, "num_layers", config.numLayers(), shape.numLayers(), "the model has " + shape.numLayers() + " layers");
         return (C) config.withSizes(tokenDim, heads, shape.numLayers());
     }
