@@ -80,7 +80,36 @@ abstract class PromptLearningStrategy<C extends PromptLearningConfig> implements
         host.adapters().add(adapterName, filled, encoder);
         model.setAllTrainable(false);
         setTrainable(encoder, true);
+        for (String path : headPaths(model, filled)) {
+            setTrainable(model.module(path), true);
+        }
         model.registerAdapter(adapterName, filled);
+    }
+
+    /**
+     * The classification head a {@code SEQ_CLS} adapter trains and saves beside its vectors, as HF PEFT's
+     * {@code PeftModelForSequenceClassification} adds {@code classifier}/{@code score} to
+     * {@code modules_to_save}. Here the head itself trains (one head shared by the model's prompt adapters,
+     * not a copy per adapter); it is saved under HF PEFT's prompt-learning keys {@code base_model.<path>.<param>}.
+     */
+    static java.util.List<String> headPaths(PeftModel model, PromptLearningConfig config) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if ("SEQ_CLS".equals(config.taskType())) {
+            for (String name : new String[] {"classifier", "score"}) {
+                if (model.root().child(name) != null) {
+                    out.add(name);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, NDArray> headArrays(PeftModel model, PromptLearningConfig config) {
+        Map<String, NDArray> out = new java.util.LinkedHashMap<>();
+        for (String path : headPaths(model, config)) {
+            model.module(path).parameters().forEach((name, p) -> out.put("base_model." + path + "." + name, p.getArray()));
+        }
+        return out;
     }
 
     private static void requireNewName(PeftModel model, String adapterName) {
@@ -109,7 +138,10 @@ abstract class PromptLearningStrategy<C extends PromptLearningConfig> implements
         VirtualTokenEncoder encoder = host(model).adapters().encoder(adapterName);
         try (NDManager step = model.manager().newSubManager()) {
             NDArray out = encoder.output(new ParameterStore(model.manager(), false), step, false);
-            return Map.of(PROMPT_EMBEDDINGS, Tensor.of(out));
+            Map<String, Tensor> state = new java.util.LinkedHashMap<>();
+            state.put(PROMPT_EMBEDDINGS, Tensor.of(out));
+            headArrays(model, host(model).adapters().config(adapterName)).forEach((k, a) -> state.put(k, Tensor.of(a)));
+            return state;
         }
     }
 
@@ -137,7 +169,7 @@ abstract class PromptLearningStrategy<C extends PromptLearningConfig> implements
     @Override
     public void load(PeftModel model, C config, Map<String, Tensor> tensors, String adapterName, boolean trainable) {
         BaseShape shape = PromptLearning.shapeOf(model);
-        C filled = resolveForFile(config, shape, tensors);
+        C filled = resolveForFile(model, config, shape, tensors);
         requireNewName(model, adapterName);
         Tensor saved = tensors.get(PROMPT_EMBEDDINGS);
         PromptEmbedding table = new PromptEmbedding(filled.numVirtualTokens(), width(shape, filled));
@@ -146,15 +178,32 @@ abstract class PromptLearningStrategy<C extends PromptLearningConfig> implements
         host.adapters().add(adapterName, filled, table);
         model.setAllTrainable(false);
         setTrainable(table, trainable);
+        for (String path : headPaths(model, filled)) {
+            for (String name : new java.util.ArrayList<>(model.module(path).parameters().keySet())) {
+                model.module(path).setParameterArray(name,
+                        tensors.get("base_model." + path + "." + name).toFloat32NDArray(model.manager()));
+            }
+            setTrainable(model.module(path), trainable);
+        }
         model.registerAdapter(adapterName, filled);
     }
 
     /** Checks the file's one tensor against the config and the model before anything changes. */
-    private C resolveForFile(C config, BaseShape shape, Map<String, Tensor> tensors) {
+    private C resolveForFile(PeftModel model, C config, BaseShape shape, Map<String, Tensor> tensors) {
         String file = AdapterFiles.WEIGHTS_FILE;
-        if (!tensors.keySet().equals(java.util.Set.of(PROMPT_EMBEDDINGS))) {
-            throw new IllegalArgumentException(file + " must hold exactly the tensor '" + PROMPT_EMBEDDINGS + "' (HF PEFT's key for "
-                    + config.peftType() + "); it holds " + tensors.keySet());
+        Map<String, NDArray> head = headArrays(model, config);
+        java.util.Set<String> expected = new java.util.TreeSet<>(head.keySet());
+        expected.add(PROMPT_EMBEDDINGS);
+        if (!tensors.keySet().equals(expected)) {
+            throw new IllegalArgumentException(file + " must hold exactly the tensors " + expected + " (HF PEFT's keys for "
+                    + config.peftType() + (head.isEmpty() ? "" : " with task_type SEQ_CLS") + "); it holds " + tensors.keySet());
+        }
+        for (Map.Entry<String, NDArray> e : head.entrySet()) {
+            long[] want = e.getValue().getShape().getShape();
+            if (!Arrays.equals(want, tensors.get(e.getKey()).shape())) {
+                throw new IllegalArgumentException(file + ": tensor '" + e.getKey() + "' has shape "
+                        + Arrays.toString(tensors.get(e.getKey()).shape()) + "; this model's head needs " + Arrays.toString(want));
+            }
         }
         Tensor t = tensors.get(PROMPT_EMBEDDINGS);
         if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
