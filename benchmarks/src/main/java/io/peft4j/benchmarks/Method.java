@@ -1,5 +1,10 @@
 package io.peft4j.benchmarks;
 
+import io.peft4j.adapters.prompt.PTuningConfig;
+import io.peft4j.adapters.prompt.PromptTuningConfig;
+import io.peft4j.core.Peft;
+import io.peft4j.core.strategy.PeftConfig;
+
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.strategy.AdapterFiles;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
@@ -23,7 +28,9 @@ enum Method {
     LORA_R8("LoRA r=8 (query, value)", 3e-3f),
     LORA_R16("LoRA r=16 (query, value)", 3e-3f),
     QLORA_NF4_R8("QLoRA r=8 (query, value), NF4 + double quant", 3e-3f),
-    QLORA_INT8_R8("QLoRA r=8 (query, value), INT8 rows", 3e-3f);
+    QLORA_INT8_R8("QLoRA r=8 (query, value), INT8 rows", 3e-3f),
+    PROMPT_TUNING_20("prompt tuning, 20 virtual tokens (+ classifier)", 3e-2f),
+    P_TUNING_MLP_20("P-tuning MLP h=128, 20 virtual tokens (+ classifier)", 1e-2f);
 
     final String label;
     final float learningRate;
@@ -54,6 +61,14 @@ enum Method {
                         : QuantizationConfig.builder().type(QuantType.INT8).build();
                 LoraModel lora = QLora.wrap(model, loraConfig(8), q);
                 return lora::save;
+            }
+            case PROMPT_TUNING_20:
+            case P_TUNING_MLP_20: {
+                // SEQ_CLS: the classifier trains beside the virtual tokens, as in HF PEFT (and the LoRA rows' modules_to_save).
+                PeftConfig c = this == PROMPT_TUNING_20
+                        ? PromptTuningConfig.builder().numVirtualTokens(20).taskType("SEQ_CLS").build()
+                        : PTuningConfig.builder().numVirtualTokens(20).encoderHiddenSize(128).taskType("SEQ_CLS").build();
+                return Peft.wrap(model, c)::save;
             }
             default: {
                 int r = this == LORA_R4 ? 4 : this == LORA_R8 ? 8 : 16;
