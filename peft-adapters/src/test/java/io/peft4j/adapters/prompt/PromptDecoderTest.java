@@ -149,13 +149,15 @@ class PromptDecoderTest {
     void cachedGenerationEqualsUncachedWithEachMethod() {
         for (PeftConfig config : List.<PeftConfig>of(PromptTuningConfig.builder().numVirtualTokens(N).build(),
                 PrefixTuningConfig.builder().numVirtualTokens(N).build())) {
-            try (PeftModel model = TinyDecoders.llama(4)) {
-                Peft.wrap(model, config);
-                long[][] prompts = {{1, 5, 9}, {4, 8, 15, 16, 23}};
-                GenerationConfig greedy = GenerationConfig.greedy(8);
-                long[][] cached = Generator.builder(model).config(greedy).useCache(true).build().generate(prompts).padded(0);
-                long[][] uncached = Generator.builder(model).config(greedy).useCache(false).build().generate(prompts).padded(0);
-                assertArrayEquals(uncached, cached, config.peftType());
+            for (PeftModel model : List.of(TinyDecoders.llama(4), TinyDecoders.gpt2(4, 32, 2, 4))) {
+                try (model) {
+                    Peft.wrap(model, config);
+                    long[][] prompts = {{1, 5, 9}, {4, 8, 15, 16, 23}};
+                    GenerationConfig greedy = GenerationConfig.greedy(8);
+                    long[][] cached = Generator.builder(model).config(greedy).useCache(true).build().generate(prompts).padded(0);
+                    long[][] uncached = Generator.builder(model).config(greedy).useCache(false).build().generate(prompts).padded(0);
+                    assertArrayEquals(uncached, cached, config.peftType() + " on " + model.architecture());
+                }
             }
         }
     }
