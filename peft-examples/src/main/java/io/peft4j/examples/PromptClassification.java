@@ -1,5 +1,6 @@
 package io.peft4j.examples;
 
+import io.peft4j.adapters.prompt.PromptLearning;
 import io.peft4j.core.Compute;
 import io.peft4j.core.Peft;
 import io.peft4j.core.PeftAdapter;
@@ -41,7 +42,7 @@ final class PromptClassification {
             Compute.seed(SEED);
             try (PeftModel model = Bert.sequenceClassifier(checkpoint, pretrained.hubName(), numLabels, Pooling.MEAN)) {
                 PeftAdapter<PeftConfig> adapter = Peft.wrap(model, config);
-                System.out.println(config.toJson());
+                System.out.println(PromptLearning.of(model).config(adapter.adapterName()).toJson());
                 System.out.println(model.trainableReport());
                 Trainer trainer = new Trainer(model, training);
                 System.out.printf(Locale.ROOT, "Test accuracy before training: %.4f%n", trainer.evaluate(data.test()).get(Metrics.ACCURACY));

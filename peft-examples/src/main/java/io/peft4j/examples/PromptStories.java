@@ -1,5 +1,6 @@
 package io.peft4j.examples;
 
+import io.peft4j.adapters.prompt.PromptLearning;
 import io.peft4j.core.Compute;
 import io.peft4j.core.Peft;
 import io.peft4j.core.PeftAdapter;
@@ -44,7 +45,7 @@ final class PromptStories {
             try (PeftModel model = Llama.causalLm(modelDir, StoriesLoraExample.BASE_NAME)) {
                 StoriesLoraExample.print("Greedy continuations before training:", StoriesLoraExample.generate(model, tokenizer));
                 PeftAdapter<PeftConfig> adapter = Peft.wrap(model, config);
-                System.out.println(config.toJson());
+                System.out.println(PromptLearning.of(model).config(adapter.adapterName()).toJson());
                 System.out.println(model.trainableReport());
                 Trainer trainer = new Trainer(model, new CausalLanguageModeling(), training);
                 System.out.printf(Locale.ROOT, "Training loss before: %.4f%n", trainer.evaluate(data).get(Metrics.LOSS));
