@@ -95,7 +95,7 @@ class HfPromptFilesTest {
                 Tensor.ofFloats(fixtureValues(), 8, 768)), Map.of());
         try (PeftModel model = TinyDecoders.gpt2(23, 768, 1, 12)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Peft.load(model, dir));
-            assertTrue(e.getMessage().contains("'prompt_embeddings'") && e.getMessage().contains("prompt_encoder.default.embedding.weight"),
+            assertTrue(e.getMessage().contains("[prompt_embeddings]") && e.getMessage().contains("prompt_encoder.default.embedding.weight"),
                     e.getMessage());
             assertTrue(model.adapters().isEmpty());
         }
