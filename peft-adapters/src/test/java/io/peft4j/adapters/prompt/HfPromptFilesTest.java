@@ -72,6 +72,30 @@ class HfPromptFilesTest {
         assertTrue(e.getMessage().contains("num_virtual_tokens"), e.getMessage());
     }
 
+    /** P-tuning and prefix-tuning configs: HF PEFT's field names, and every field read back as written. */
+    @Test
+    void pTuningAndPrefixConfigsRoundTrip() throws Exception {
+        JsonNode p = JSON.readTree("{\"peft_type\":\"P_TUNING\",\"task_type\":\"SEQ_CLS\",\"num_virtual_tokens\":20,"
+                + "\"token_dim\":768,\"num_transformer_submodules\":1,\"num_attention_heads\":12,\"num_layers\":12,"
+                + "\"encoder_reparameterization_type\":\"LSTM\",\"encoder_hidden_size\":128,\"encoder_num_layers\":2,"
+                + "\"encoder_dropout\":0.1,\"modules_to_save\":null}");
+        PTuningConfig pt = PTuningConfig.fromJson(p);
+        assertEquals(EncoderReparameterizationType.LSTM, pt.encoderReparameterizationType());
+        assertEquals(128, pt.encoderHiddenSize());
+        assertEquals(0.1f, pt.encoderDropout());
+        assertEquals(pt.toJson(), PTuningConfig.fromJson(pt.toJson()).toJson());
+        assertTrue(pt.toJson().has("modules_to_save"), "an unknown field is kept");
+        JsonNode x = JSON.readTree("{\"peft_type\":\"PREFIX_TUNING\",\"num_virtual_tokens\":30,\"prefix_projection\":true,"
+                + "\"encoder_hidden_size\":512}");
+        PrefixTuningConfig px = PrefixTuningConfig.fromJson(x);
+        assertTrue(px.prefixProjection());
+        assertEquals(512, px.encoderHiddenSize());
+        assertEquals(px.toJson(), PrefixTuningConfig.fromJson(px.toJson()).toJson());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PrefixTuningConfig.fromJson(JSON.readTree("{\"num_virtual_tokens\":3,\"prefix_projection\":\"yes\"}")));
+        assertTrue(e.getMessage().contains("prefix_projection"), e.getMessage());
+    }
+
     @Test
     void aFileForAnotherWidthFailsNamingFileTensorAndWidthsAndLeavesTheModelAsItWas() throws Exception {
         try (PeftModel model = TinyDecoders.gpt2(22, 64, 1, 4)) {
