@@ -4,6 +4,10 @@ import io.peft4j.adapters.bottleneck.BottleneckConfig;
 import io.peft4j.adapters.bottleneck.BottleneckModel;
 import io.peft4j.adapters.ia3.Ia3Config;
 import io.peft4j.adapters.ia3.Ia3Model;
+import io.peft4j.adapters.prompt.PTuningConfig;
+import io.peft4j.adapters.prompt.PromptTuningConfig;
+import io.peft4j.core.Peft;
+import io.peft4j.core.strategy.PeftConfig;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.strategy.AdapterFiles;
 import io.peft4j.core.strategy.freeze.FreezeConfig;
@@ -35,7 +39,9 @@ enum Method {
     SPIEL_AG("SpIEL-AG density 0.02 (every encoder linear)", 2e-3f),
     IA3("IA3 (key, value, output.dense)", 1e-2f),
     BOTTLENECK_PFEIFFER("bottleneck seq_bn (Pfeiffer), reduction 16", 3e-3f),
-    BOTTLENECK_HOULSBY("bottleneck double_seq_bn (Houlsby), reduction 16", 3e-3f);
+    BOTTLENECK_HOULSBY("bottleneck double_seq_bn (Houlsby), reduction 16", 3e-3f),
+    PROMPT_TUNING_20("prompt tuning, 20 virtual tokens (+ classifier)", 3e-2f),
+    P_TUNING_MLP_20("P-tuning MLP h=128, 20 virtual tokens (+ classifier)", 1e-2f);
 
     final String label;
     final float learningRate;
@@ -81,6 +87,14 @@ enum Method {
                 BottleneckConfig.Builder b = this == BOTTLENECK_PFEIFFER ? BottleneckConfig.seqBn() : BottleneckConfig.doubleSeqBn();
                 BottleneckModel bn = BottleneckModel.wrap(model, b.modulesToSave("classifier").taskType("SEQ_CLS").build());
                 return bn::save;
+            }
+            case PROMPT_TUNING_20:
+            case P_TUNING_MLP_20: {
+                // SEQ_CLS: the classifier trains beside the virtual tokens, as in HF PEFT (and the LoRA rows' modules_to_save).
+                PeftConfig c = this == PROMPT_TUNING_20
+                        ? PromptTuningConfig.builder().numVirtualTokens(20).taskType("SEQ_CLS").build()
+                        : PTuningConfig.builder().numVirtualTokens(20).encoderHiddenSize(128).taskType("SEQ_CLS").build();
+                return Peft.wrap(model, c)::save;
             }
             default: {
                 int r = this == LORA_R4 ? 4 : this == LORA_R8 ? 8 : 16;

@@ -1,0 +1,44 @@
+package io.peft4j.adapters.prompt;
+
+import ai.djl.training.ParameterStore;
+
+import io.peft4j.core.model.ForwardContext;
+import io.peft4j.core.model.ModelOutput;
+import io.peft4j.core.model.llama.LlamaModel;
+import io.peft4j.core.nn.Module;
+
+/** A {@link LlamaModel} (Llama, Mistral, Qwen2) with prompt-learning adapters; see {@link PromptHost}. */
+final class PromptLlamaModel extends LlamaModel implements PromptHost {
+    private final LlamaModel original;
+    private final PromptAdapters adapters;
+
+    PromptLlamaModel(LlamaModel original, PromptAdapters adapters) {
+        super(original.config());
+        this.original = original;
+        this.adapters = adapters;
+        for (String name : original.modules().keySet()) {
+            replaceChild(name, original.child(name));
+        }
+        registerModule(PromptAdapters.MODULE_NAME, adapters.encoders());
+    }
+
+    static BaseShape shapeOf(LlamaModel m) {
+        var c = m.config();
+        return new BaseShape(c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), true);
+    }
+
+    @Override
+    public PromptAdapters adapters() {
+        return adapters;
+    }
+
+    @Override
+    public Module original() {
+        return original;
+    }
+
+    @Override
+    public ModelOutput forward(ParameterStore ps, ForwardContext ctx, boolean training) {
+        return adapters.forwardDecoder(ps, ctx, training, c -> super.forward(ps, c, training));
+    }
+}
