@@ -12,7 +12,19 @@ import io.peft4j.lora.QLora;
 import io.peft4j.core.quant.QuantType;
 import io.peft4j.core.quant.QuantizationConfig;
 
+import io.peft4j.core.data.Batches;
+import io.peft4j.core.train.Stage;
+import io.peft4j.core.train.Trainer;
+import io.peft4j.sparse.hft.HalfFineTuning;
+import io.peft4j.sparse.hft.HftConfig;
+import io.peft4j.sparse.hft.HftStrategy;
+import io.peft4j.sparse.ltsft.LtSftConfig;
+import io.peft4j.sparse.ltsft.LtSftStrategy;
+import io.peft4j.sparse.ltsft.LtSftTraining;
+
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Path;
 
 /** The fine-tuning methods the training benchmark compares, each with the learning rate it trains well at. */
@@ -23,7 +35,9 @@ enum Method {
     LORA_R8("LoRA r=8 (query, value)", 3e-3f),
     LORA_R16("LoRA r=16 (query, value)", 3e-3f),
     QLORA_NF4_R8("QLoRA r=8 (query, value), NF4 + double quant", 3e-3f),
-    QLORA_INT8_R8("QLoRA r=8 (query, value), INT8 rows", 3e-3f);
+    QLORA_INT8_R8("QLoRA r=8 (query, value), INT8 rows", 3e-3f),
+    HFT("HFT (half per stage, a new half every epoch)", 1e-4f),
+    LT_SFT("LT-SFT 1% (full phase + sparse phase, each the epochs given)", 1e-4f);
 
     final String label;
     final float learningRate;
@@ -48,6 +62,16 @@ enum Method {
                 s.apply(model, c, "default");
                 return dir -> AdapterFiles.save(model, s, c, "default", dir);
             }
+            case HFT: {
+                HftStrategy s = new HftStrategy();
+                s.apply(model, HFT_CONFIG, "default");
+                return dir -> AdapterFiles.save(model, s, HFT_CONFIG, "default", dir);
+            }
+            case LT_SFT: {
+                LtSftStrategy s = new LtSftStrategy();
+                s.apply(model, LT_SFT_CONFIG, "default");
+                return dir -> AdapterFiles.save(model, s, LT_SFT_CONFIG, "default", dir);
+            }
             case QLORA_NF4_R8:
             case QLORA_INT8_R8: {
                 QuantizationConfig q = this == QLORA_NF4_R8 ? QuantizationConfig.nf4()
@@ -60,6 +84,27 @@ enum Method {
                 LoraModel lora = LoraModel.wrap(model, loraConfig(r));
                 return lora::save;
             }
+        }
+    }
+
+    private static final HftConfig HFT_CONFIG = HftConfig.builder().seed(42).build();
+    private static final LtSftConfig LT_SFT_CONFIG = LtSftConfig.builder().density(0.01).build();
+
+    /**
+     * Trains as the method trains: HFT one stage per epoch (a new half each), LT-SFT its two phases of
+     * {@code epochs} each, every other method one stage of {@code epochs}.
+     */
+    void fit(Trainer trainer, Batches train, int epochs) {
+        if (this == HFT) {
+            List<Stage> stages = new ArrayList<>();
+            for (int e = 0; e < epochs; e++) {
+                stages.add(Stage.builder("half-" + (e + 1), train).build());
+            }
+            trainer.addCallback(new HalfFineTuning(HFT_CONFIG)).fit(stages, null);
+        } else if (this == LT_SFT) {
+            trainer.addCallback(new LtSftTraining(LT_SFT_CONFIG)).fit(LtSftTraining.stages(train, epochs, epochs), null);
+        } else {
+            trainer.fit(train, null);
         }
     }
 

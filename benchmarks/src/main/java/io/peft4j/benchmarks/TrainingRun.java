@@ -57,7 +57,7 @@ public final class TrainingRun {
                 List<Long> stamps = new ArrayList<>();
                 Trainer trainer = new Trainer(model, cfg).onStep(s -> stamps.add(System.nanoTime()));
                 stamps.add(System.nanoTime());
-                trainer.fit(data.train(), null);
+                method.fit(trainer, data.train(), epochs);
                 double accuracy = trainer.evaluate(data.test()).get(Metrics.ACCURACY);
                 Path dir = Files.createTempDirectory("peft4j-bench-" + method.name().toLowerCase());
                 saver.save(dir);
