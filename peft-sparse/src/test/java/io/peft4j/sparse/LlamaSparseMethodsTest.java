@@ -37,12 +37,12 @@ import java.util.stream.Collectors;
 
 /** LT-SFT and HFT on the real stories260K Llama (tied head): tiny causal-LM runs that learn and keep their promises. */
 class LlamaSparseMethodsTest {
-    /** The first 40 tokens of the three reference stories, {@code [1] + ids}, labels = ids (the loss shifts them). */
+    /** The first 32 tokens of the three reference stories, {@code [1] + ids}, labels = ids (the loss shifts them). */
     private static Batches stories() {
         JsonNode stories = Stories260K.expected().get("cross_entropy").get("stories");
         long[][] seqs = new long[stories.size()][];
         for (int s = 0; s < seqs.length; s++) {
-            seqs[s] = Arrays.copyOf(Stories260K.withBos(Stories260K.longs(stories.get(s).get("ids"))), 40);
+            seqs[s] = Arrays.copyOf(Stories260K.withBos(Stories260K.longs(stories.get(s).get("ids"))), 32);
         }
         int t = seqs[0].length;
         return new Batches() {
@@ -81,7 +81,7 @@ class LlamaSparseMethodsTest {
             Map<String, float[]> theta0 = Weights.snapshot(model);
             float before = loss(model, data);
             new Trainer(model, new CausalLanguageModeling(), config()).addCallback(new LtSftTraining(config))
-                    .fit(LtSftTraining.stages(data, 4, 4), null);
+                    .fit(LtSftTraining.stages(data, 3, 3), null);
             float after = loss(model, data);
             assertTrue(after < before, "loss " + before + " -> " + after);
             Map<String, long[]> chosen = LotteryTicket.of(model).selected();
@@ -109,7 +109,7 @@ class LlamaSparseMethodsTest {
         try (PeftModel model = ModelFamilies.loadBaseModel(Stories260K.dir(), "stories260K")) {
             float before = loss(model, data);
             Map<String, float[]> start = Weights.snapshot(model);
-            List<Stage> stages = List.of(Stage.builder("a", data).epochs(4).build(), Stage.builder("b", data).epochs(4).build());
+            List<Stage> stages = List.of(Stage.builder("a", data).epochs(3).build(), Stage.builder("b", data).epochs(3).build());
             new Trainer(model, new CausalLanguageModeling(), config()).addCallback(new HalfFineTuning(config)).fit(stages, null);
             assertTrue(loss(model, data) < before);
             Set<String> everTrained = new HashSet<>();
