@@ -11,6 +11,10 @@ import io.peft4j.lora.LoraModel;
 import io.peft4j.lora.QLora;
 import io.peft4j.core.quant.QuantType;
 import io.peft4j.core.quant.QuantizationConfig;
+import io.peft4j.core.train.TrainerCallback;
+import io.peft4j.sparse.spiel.SpielConfig;
+import io.peft4j.sparse.spiel.SpielModel;
+import io.peft4j.sparse.spiel.SpielSchedule;
 
 import io.peft4j.core.data.Batches;
 import io.peft4j.core.train.Stage;
@@ -36,6 +40,7 @@ enum Method {
     LORA_R16("LoRA r=16 (query, value)", 3e-3f),
     QLORA_NF4_R8("QLoRA r=8 (query, value), NF4 + double quant", 3e-3f),
     QLORA_INT8_R8("QLoRA r=8 (query, value), INT8 rows", 3e-3f),
+    SPIEL_AG("SpIEL-AG density 0.02 (every encoder linear)", 2e-3f),
     HFT("HFT (half per stage, a new half every epoch)", 1e-4f),
     LT_SFT("LT-SFT 1% (full phase + sparse phase, each the epochs given)", 1e-4f);
 
@@ -79,6 +84,11 @@ enum Method {
                 LoraModel lora = QLora.wrap(model, loraConfig(8), q);
                 return lora::save;
             }
+            case SPIEL_AG: {
+                SpielModel spiel = SpielModel.wrap(model, SpielConfig.builder().density(0.02f)
+                        .modulesToSave("classifier").taskType("SEQ_CLS").build());
+                return spiel::save;
+            }
             default: {
                 int r = this == LORA_R4 ? 4 : this == LORA_R8 ? 8 : 16;
                 LoraModel lora = LoraModel.wrap(model, loraConfig(r));
@@ -112,6 +122,11 @@ enum Method {
     private static LoraConfig loraConfig(int r) {
         return LoraConfig.builder().r(r).loraAlpha(2 * r).loraDropout(0.1f)
                 .targetModules("query", "value").modulesToSave("classifier").taskType("SEQ_CLS").build();
+    }
+
+    /** The trainer callback the method needs (SpIEL's drop-and-regrow schedule), or null. */
+    TrainerCallback callback(PeftModel model, long totalSteps) {
+        return this == SPIEL_AG ? SpielSchedule.of(model, totalSteps) : null;
     }
 
     interface Saver {

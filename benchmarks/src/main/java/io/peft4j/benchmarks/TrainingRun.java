@@ -13,6 +13,7 @@ import io.peft4j.core.model.bert.PretrainedEncoder;
 import io.peft4j.core.text.TextTokenizer;
 import io.peft4j.core.task.Metrics;
 import io.peft4j.core.train.Trainer;
+import io.peft4j.core.train.TrainerCallback;
 import io.peft4j.core.train.TrainingConfig;
 import io.peft4j.examples.TopicsDataset;
 
@@ -56,6 +57,11 @@ public final class TrainingRun {
                         .progressBar(false).build();
                 List<Long> stamps = new ArrayList<>();
                 Trainer trainer = new Trainer(model, cfg).onStep(s -> stamps.add(System.nanoTime()));
+                TrainerCallback callback = method.callback(model,
+                        (long) epochs * ((data.train().size() + BATCH - 1) / BATCH));
+                if (callback != null) {
+                    trainer.addCallback(callback);
+                }
                 stamps.add(System.nanoTime());
                 method.fit(trainer, data.train(), epochs);
                 double accuracy = trainer.evaluate(data.test()).get(Metrics.ACCURACY);
