@@ -37,6 +37,7 @@ import java.util.Set;
 public final class HftExample {
     private static final int MAX_TOKENS = 64;
     private static final long SEED = 42;
+    /** Epochs per task unless the first argument gives another number. */
     private static final int EPOCHS = 3;
 
     private HftExample() {}
@@ -79,6 +80,7 @@ public final class HftExample {
     }
 
     public static void main(String[] args) throws Exception {
+        int epochs = args.length > 0 ? Integer.parseInt(args[0]) : EPOCHS;
         PretrainedEncoder pretrained = PretrainedEncoder.ALL_MINILM_L6_V2;
         BertCheckpoint checkpoint = pretrained.checkpoint();
         List<String> table = new ArrayList<>();
@@ -102,7 +104,7 @@ public final class HftExample {
                     } else {
                         Peft.wrap(model, new FullFineTuningConfig());
                     }
-                    TrainingConfig cfg = TrainingConfig.builder().batchSize(16).learningRate(1e-4f).warmupRatio(0.1f)
+                    TrainingConfig cfg = TrainingConfig.builder().batchSize(16).learningRate(2e-4f).warmupRatio(0.1f)
                             .weightDecay(0.01f).seed(SEED).progressBar(false).build();
                     List<Long> stamps = new ArrayList<>();
                     Trainer trainer = new Trainer(model, cfg).onStep(s -> stamps.add(System.nanoTime()));
@@ -113,8 +115,8 @@ public final class HftExample {
                     trainer.addCallback(probe);
                     long t0 = System.nanoTime();
                     stamps.add(t0);
-                    trainer.fit(List.of(Stage.builder("task-A", trainA).epochs(EPOCHS).build(),
-                            Stage.builder("task-B", trainB).epochs(EPOCHS).build()), null);
+                    trainer.fit(List.of(Stage.builder("task-A", trainA).epochs(epochs).build(),
+                            Stage.builder("task-B", trainB).epochs(epochs).build()), null);
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     double accA = trainer.evaluate(testA).get(Metrics.ACCURACY);
                     double accB = trainer.evaluate(testB).get(Metrics.ACCURACY);
