@@ -51,7 +51,7 @@ public final class HalfFineTuning implements TrainerCallback {
         PeftModel model = s.model();
         current = HalfSelection.draw(model, model.family(), config, s.stageIndex());
         current.applyTo(model, model.family(), config);
-        LOG.info("HFT stage {}: {} of {} layer modules train", s.stageIndex(), current.modules().size(),
+        LOG.info("HFT stage {}: {} modules of the {} layers train", s.stageIndex(), current.modules().size(),
                 model.family().layers(model).size());
     }
 

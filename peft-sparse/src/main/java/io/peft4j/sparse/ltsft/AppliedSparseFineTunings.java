@@ -76,8 +76,9 @@ public final class AppliedSparseFineTunings {
             for (Map.Entry<String, TreeSet<Long>> e : touched.entrySet()) {
                 long[] idx = e.getValue().stream().mapToLong(Long::longValue).toArray();
                 NDArray w = model.parameter(e.getKey()).parameter().getArray();
-                NDArray flat = w.toType(ai.djl.ndarray.types.DataType.FLOAT32, true).flatten();
-                flat.attach(scratch);
+                NDArray copy = w.toType(ai.djl.ndarray.types.DataType.FLOAT32, true);
+                copy.attach(scratch); // lands in the model's manager otherwise
+                NDArray flat = copy.flatten();
                 float[] values = flat.get(new NDIndex("{}", scratch.create(idx))).toFloatArray();
                 originals.put(e.getKey(), SparseDelta.of(e.getKey(), w.getShape().getShape(), idx, values));
             }

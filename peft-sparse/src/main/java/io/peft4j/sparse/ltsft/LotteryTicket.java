@@ -141,10 +141,6 @@ public final class LotteryTicket implements AutoCloseable {
         w.set(new NDIndex("..."), kept);
     }
 
-    boolean isMaskable(String name) {
-        return masks.containsKey(name);
-    }
-
     /** The sparse difference {@code θ − θ0} of each parameter at its chosen entries. */
     public List<SparseDelta> deltas(PeftModel model) {
         if (selected.isEmpty()) {

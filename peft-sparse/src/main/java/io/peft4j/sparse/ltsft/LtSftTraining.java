@@ -86,8 +86,10 @@ public final class LtSftTraining implements TrainerCallback {
         ticket.select(completeSelection(maskable, chosen), model);
         ticket.resetToOrigin(model);
         model.setAllTrainable(false);
+        java.util.Set<String> maskableNames = new java.util.HashSet<>();
+        maskable.forEach(p -> maskableNames.add(p.name()));
         for (NamedParameter p : model.namedParameters()) {
-            boolean head = !isMaskable(maskable, p.name());
+            boolean head = !maskableNames.contains(p.name());
             if (head || chosen.indices().containsKey(p.name())) {
                 p.parameter().freeze(false);
             }
@@ -107,15 +109,6 @@ public final class LtSftTraining implements TrainerCallback {
             }
         }
         return out;
-    }
-
-    private static boolean isMaskable(List<NamedParameter> maskable, String name) {
-        for (NamedParameter p : maskable) {
-            if (p.name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void resetMoments(StepContext s) {
