@@ -32,7 +32,7 @@ import java.util.Set;
  * each task's examples carry only its two labels). Each method trains on A, then on B (one stage
  * each; HFT draws a new half at the boundary), and the table shows accuracy on A's test sentences
  * right after A and again after B (the drop is the forgetting), accuracy on B, trainable parameters
- * per stage and the mean step time.
+ * per stage and the mean step time. Arguments: [epochs per task (default 3)] [learning rate (default 2e-4)].
  */
 public final class HftExample {
     private static final int MAX_TOKENS = 64;
@@ -81,6 +81,7 @@ public final class HftExample {
 
     public static void main(String[] args) throws Exception {
         int epochs = args.length > 0 ? Integer.parseInt(args[0]) : EPOCHS;
+        float learningRate = args.length > 1 ? Float.parseFloat(args[1]) : 2e-4f;
         PretrainedEncoder pretrained = PretrainedEncoder.ALL_MINILM_L6_V2;
         BertCheckpoint checkpoint = pretrained.checkpoint();
         List<String> table = new ArrayList<>();
@@ -104,7 +105,7 @@ public final class HftExample {
                     } else {
                         Peft.wrap(model, new FullFineTuningConfig());
                     }
-                    TrainingConfig cfg = TrainingConfig.builder().batchSize(16).learningRate(2e-4f).warmupRatio(0.1f)
+                    TrainingConfig cfg = TrainingConfig.builder().batchSize(16).learningRate(learningRate).warmupRatio(0.1f)
                             .weightDecay(0.01f).seed(SEED).progressBar(false).build();
                     List<Long> stamps = new ArrayList<>();
                     Trainer trainer = new Trainer(model, cfg).onStep(s -> stamps.add(System.nanoTime()));
