@@ -99,7 +99,7 @@ public final class LtSftTraining implements TrainerCallback {
                 maskable.stream().mapToLong(NamedParameter::size).sum(), chosen.indices().size());
     }
 
-    /** Every maskable parameter gets a mask, an empty one when nothing of it was chosen (it stays frozen then). */
+    /** The chosen indices by parameter in tree order; a maskable parameter with nothing chosen gets no mask and stays frozen. */
     private static Map<String, long[]> completeSelection(List<NamedParameter> maskable, ElementSelection chosen) {
         Map<String, long[]> out = new LinkedHashMap<>();
         for (NamedParameter p : maskable) {
