@@ -24,7 +24,19 @@ import io.peft4j.sparse.spiel.SpielConfig;
 import io.peft4j.sparse.spiel.SpielModel;
 import io.peft4j.sparse.spiel.SpielSchedule;
 
+import io.peft4j.core.data.Batches;
+import io.peft4j.core.train.Stage;
+import io.peft4j.core.train.Trainer;
+import io.peft4j.sparse.hft.HalfFineTuning;
+import io.peft4j.sparse.hft.HftConfig;
+import io.peft4j.sparse.hft.HftStrategy;
+import io.peft4j.sparse.ltsft.LtSftConfig;
+import io.peft4j.sparse.ltsft.LtSftStrategy;
+import io.peft4j.sparse.ltsft.LtSftTraining;
+
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Path;
 
 /** The fine-tuning methods the training benchmark compares, each with the learning rate it trains well at. */
@@ -41,7 +53,9 @@ enum Method {
     BOTTLENECK_PFEIFFER("bottleneck seq_bn (Pfeiffer), reduction 16", 3e-3f),
     BOTTLENECK_HOULSBY("bottleneck double_seq_bn (Houlsby), reduction 16", 3e-3f),
     PROMPT_TUNING_20("prompt tuning, 20 virtual tokens (+ classifier)", 3e-2f),
-    P_TUNING_MLP_20("P-tuning MLP h=128, 20 virtual tokens (+ classifier)", 1e-2f);
+    P_TUNING_MLP_20("P-tuning MLP h=128, 20 virtual tokens (+ classifier)", 1e-2f),
+    HFT("HFT (half per stage, a new half every epoch)", 1e-4f),
+    LT_SFT("LT-SFT 1% (full phase + sparse phase, each the epochs given)", 1e-4f);
 
     final String label;
     final float learningRate;
@@ -65,6 +79,16 @@ enum Method {
                 FreezeConfig c = FreezeConfig.builder().modulesToTrain("classifier").lastLayers(2, numLayers).build();
                 s.apply(model, c, "default");
                 return dir -> AdapterFiles.save(model, s, c, "default", dir);
+            }
+            case HFT: {
+                HftStrategy s = new HftStrategy();
+                s.apply(model, HFT_CONFIG, "default");
+                return dir -> AdapterFiles.save(model, s, HFT_CONFIG, "default", dir);
+            }
+            case LT_SFT: {
+                LtSftStrategy s = new LtSftStrategy();
+                s.apply(model, LT_SFT_CONFIG, "default");
+                return dir -> AdapterFiles.save(model, s, LT_SFT_CONFIG, "default", dir);
             }
             case QLORA_NF4_R8:
             case QLORA_INT8_R8: {
@@ -101,6 +125,27 @@ enum Method {
                 LoraModel lora = LoraModel.wrap(model, loraConfig(r));
                 return lora::save;
             }
+        }
+    }
+
+    private static final HftConfig HFT_CONFIG = HftConfig.builder().seed(42).build();
+    private static final LtSftConfig LT_SFT_CONFIG = LtSftConfig.builder().density(0.01).build();
+
+    /**
+     * Trains as the method trains: HFT one stage per epoch (a new half each), LT-SFT its two phases of
+     * {@code epochs} each, every other method one stage of {@code epochs}.
+     */
+    void fit(Trainer trainer, Batches train, int epochs) {
+        if (this == HFT) {
+            List<Stage> stages = new ArrayList<>();
+            for (int e = 0; e < epochs; e++) {
+                stages.add(Stage.builder("half-" + (e + 1), train).build());
+            }
+            trainer.addCallback(new HalfFineTuning(HFT_CONFIG)).fit(stages, null);
+        } else if (this == LT_SFT) {
+            trainer.addCallback(new LtSftTraining(LT_SFT_CONFIG)).fit(LtSftTraining.stages(train, epochs, epochs), null);
+        } else {
+            trainer.fit(train, null);
         }
     }
 

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Trains MiniLM with full fine-tuning, freeze, LoRA (r = 4, 8, 16), QLoRA (NF4, INT8) and SpIEL-AG on the same data, each in a
+ * Trains MiniLM with full fine-tuning, freeze, LoRA (r = 4, 8, 16), QLoRA (NF4, INT8), SpIEL-AG, HFT and LT-SFT on the same data, each in a
  * fresh JVM, and writes one Markdown table: trainable parameters, adapter size on disk, peak
  * resident memory, mean step time and its ratio to full fine-tuning's (the headline), accuracy.
  * Arguments: [epochs (default 4)] [output file (default benchmarks/target/training-benchmark.md)].

@@ -63,7 +63,7 @@ public final class TrainingRun {
                     trainer.addCallback(callback);
                 }
                 stamps.add(System.nanoTime());
-                trainer.fit(data.train(), null);
+                method.fit(trainer, data.train(), epochs);
                 double accuracy = trainer.evaluate(data.test()).get(Metrics.ACCURACY);
                 Path dir = Files.createTempDirectory("peft4j-bench-" + method.name().toLowerCase());
                 saver.save(dir);

@@ -70,6 +70,15 @@ public interface ModelFamily {
     /** The transformer layers of a tree, in order. */
     List<TransformerLayer> layers(ModuleTree model);
 
+    /**
+     * The modules of {@code layer} by role (attention projections, feed-forward matrices, norms). A family
+     * that does not declare them refuses here, naming itself, rather than letting a method guess by name.
+     */
+    default LayerRoles layerRoles(ModuleTree model, TransformerLayer layer) {
+        throw new UnsupportedOperationException("The " + name() + " model family does not declare the roles of its"
+                + " layers' modules (attention, feed-forward, norms), which category-level selection (HFT) needs");
+    }
+
     /** Module paths of the embedding tables, the input (token) embeddings first. */
     List<String> embeddings(ModuleTree model);
 

@@ -41,8 +41,14 @@ public final class HfKeys {
             return null;
         }
         String path = tree.substring(0, tree.lastIndexOf('.'));
+        boolean stripped = false;
         while (path.contains(".") && isAdapterPart(path.substring(path.lastIndexOf('.') + 1))) {
             path = path.substring(0, path.lastIndexOf('.'));
+            stripped = true;
+        }
+        // A sparse delta of a bias is keyed under the parameter (<module>.bias.sft_delta.values): its module is above it.
+        if (stripped && path.endsWith(".bias")) {
+            path = path.substring(0, path.length() - ".bias".length());
         }
         return path;
     }

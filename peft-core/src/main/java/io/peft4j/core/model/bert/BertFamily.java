@@ -3,6 +3,7 @@ package io.peft4j.core.model.bert;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.model.AdapterKeyMapping;
+import io.peft4j.core.model.LayerRoles;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.model.ModelFamily;
 import io.peft4j.core.model.TiedWeights;
@@ -94,6 +95,15 @@ public final class BertFamily implements ModelFamily {
     @Override
     public List<TransformerLayer> layers(ModuleTree model) {
         return ModelFamily.layersAt(model, ModelFamily.join(basePath(model), "encoder.layer"));
+    }
+
+    /** Self-attention query, key, value and output dense; intermediate and output dense; the two LayerNorms. */
+    @Override
+    public LayerRoles layerRoles(ModuleTree model, TransformerLayer layer) {
+        return LayerRoles.relative(layer,
+                List.of("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"),
+                List.of("intermediate.dense", "output.dense"),
+                List.of("attention.output.LayerNorm", "output.LayerNorm"));
     }
 
     @Override

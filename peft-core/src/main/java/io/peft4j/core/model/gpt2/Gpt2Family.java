@@ -3,6 +3,7 @@ package io.peft4j.core.model.gpt2;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.model.AdapterKeyMapping;
+import io.peft4j.core.model.LayerRoles;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.model.ModelFamily;
 import io.peft4j.core.model.TiedWeights;
@@ -94,6 +95,13 @@ public final class Gpt2Family implements ModelFamily {
     @Override
     public List<TransformerLayer> layers(ModuleTree model) {
         return ModelFamily.layersAt(model, ModelFamily.join(basePath(model), "h"));
+    }
+
+    /** The fused {@code c_attn} (query, key and value in one Conv1D) is one attention module beside {@code c_proj}. */
+    @Override
+    public LayerRoles layerRoles(ModuleTree model, TransformerLayer layer) {
+        return LayerRoles.relative(layer, List.of("attn.c_attn", "attn.c_proj"), List.of("mlp.c_fc", "mlp.c_proj"),
+                List.of("ln_1", "ln_2"));
     }
 
     /** The token embeddings {@code wte} first, then the position embeddings {@code wpe}. */

@@ -3,6 +3,7 @@ package io.peft4j.core.model.llama;
 import io.peft4j.core.PeftModel;
 import io.peft4j.core.io.Tensor;
 import io.peft4j.core.model.AdapterKeyMapping;
+import io.peft4j.core.model.LayerRoles;
 import io.peft4j.core.model.ModelConfig;
 import io.peft4j.core.model.ModelFamily;
 import io.peft4j.core.model.TiedWeights;
@@ -93,6 +94,14 @@ public final class LlamaFamily implements ModelFamily {
     @Override
     public List<TransformerLayer> layers(ModuleTree model) {
         return ModelFamily.layersAt(model, ModelFamily.join(basePath(model), "layers"));
+    }
+
+    @Override
+    public LayerRoles layerRoles(ModuleTree model, TransformerLayer layer) {
+        return LayerRoles.relative(layer,
+                List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"),
+                List.of("mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"),
+                List.of("input_layernorm", "post_attention_layernorm"));
     }
 
     @Override
