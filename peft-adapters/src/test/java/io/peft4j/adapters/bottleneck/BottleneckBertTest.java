@@ -235,7 +235,7 @@ class BottleneckBertTest {
         try (PeftModel m = TinyBert.classifier(6, 0f)) {
             Map<String, float[]> before = Weights.snapshot(m);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Peft.load(m, dir));
-            assertTrue(e.getMessage().contains("missing tensors") && e.getMessage().contains("layer.1.output.adapter_up.bias"),
+            assertTrue(e.getMessage().contains("missing tensor") && e.getMessage().contains("layer.1.output.adapter_up.bias"),
                     e.getMessage());
             assertSame(BertResidualOutput.class, m.module(OUT0).getClass());
             Map<String, float[]> after = Weights.snapshot(m);
