@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -18,7 +19,8 @@ import java.util.Locale;
  * Trains MiniLM with full fine-tuning, freeze, LoRA (r = 4, 8, 16), QLoRA (NF4, INT8), SpIEL-AG, HFT and LT-SFT on the same data, each in a
  * fresh JVM, and writes one Markdown table: trainable parameters, adapter size on disk, peak
  * resident memory, mean step time and its ratio to full fine-tuning's (the headline), accuracy.
- * Arguments: [epochs (default 4)] [output file (default benchmarks/target/training-benchmark.md)].
+ * Arguments: [epochs (default 4)] [output file (default benchmarks/target/training-benchmark.md)]
+ * [methods, comma-separated {@link Method} names (default all)].
  */
 public final class TrainingBenchmark {
     private static final Logger LOG = LoggerFactory.getLogger(TrainingBenchmark.class);
@@ -30,8 +32,16 @@ public final class TrainingBenchmark {
         Path out = Paths.get(args.length > 1 ? args[1] : "target/training-benchmark.md");
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         String classpath = System.getProperty("java.class.path");
+        List<Method> methods = new ArrayList<>();
+        if (args.length > 2) {
+            for (String name : args[2].split(",")) {
+                methods.add(Method.valueOf(name.trim()));
+            }
+        } else {
+            methods.addAll(Arrays.asList(Method.values()));
+        }
         List<JsonNode> rows = new ArrayList<>();
-        for (Method m : Method.values()) {
+        for (Method m : methods) {
             Path json = Files.createTempFile("peft4j-bench", ".json");
             LOG.info("Running {} for {} epochs in a fresh JVM", m.label, epochs);
             // A fixed, pre-touched heap makes the JVM's share of resident memory the same in every run
